@@ -1,0 +1,2 @@
+#include "core/err.h"
+int main(void) { return 0; }

@@ -1,0 +1,667 @@
+/* config.c — the settings table and everything it drives: CLI parsing,
+ * environment and .env loading, validation, --help and the masked dump.
+ * Adding a setting is one line in `options` (plus its field and the
+ * .env.example entry, which a unit test checks). */
+#include "core/config.h"
+#include "core/err.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libavutil/pixdesc.h>
+
+#define OFF(f) offsetof(tc_config, f)
+
+static const char *const pace_names[] = { "live", "offline", NULL };
+static const char *const fit_names[] = { "pad", "crop", NULL };
+static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
+static const char *const pix_fmts[] = { "yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12", NULL };
+
+/* Groups, in --help order; each option names its group by index. */
+static const char *const groups[] = { "Video", "Audio", "Avatar", "Encoder", "Outputs", "Run", "Logging" };
+enum { G_VIDEO, G_AUDIO, G_AVATAR, G_ENC, G_OUT, G_RUN, G_LOG };
+
+typedef struct opt_ext { tc_option o; int group; } opt_ext;
+
+#define O(name, sn, env, type, off, off2, def, mn, mx, ch, grp, help) \
+    { { name, sn, env, type, off, off2, def, mn, mx, ch, help, 0 }, grp }
+
+static const opt_ext options[] = {
+    O("width", 0, "TALKCAST_WIDTH", TC_OPT_INT, OFF(width), 0, "1280", 16, 7680, NULL, G_VIDEO,
+      "output width in pixels (even)"),
+    O("height", 0, "TALKCAST_HEIGHT", TC_OPT_INT, OFF(height), 0, "720", 16, 4320, NULL, G_VIDEO,
+      "output height in pixels (even)"),
+    O("fps", 0, "TALKCAST_FPS", TC_OPT_RATIONAL, OFF(fps_num), OFF(fps_den), "30", 1, 120, NULL, G_VIDEO,
+      "frame rate: 30, 25, 29.97 or 30000/1001"),
+    O("pix-fmt", 0, "TALKCAST_PIX_FMT", TC_OPT_ENUM, OFF(pix_fmt), 0, "yuv420p", 0, 0, pix_fmts, G_VIDEO,
+      "pixel format of the encoded video"),
+    O("sample-rate", 0, "TALKCAST_SAMPLE_RATE", TC_OPT_INT, OFF(sample_rate), 0, "48000", 44100, 48000,
+      NULL, G_AUDIO, "audio sample rate: 48000 or 44100"),
+    O("channels", 0, "TALKCAST_CHANNELS", TC_OPT_INT, OFF(channels), 0, "2", 1, 2, NULL, G_AUDIO,
+      "audio channels: 1 or 2"),
+    O("avatar", 0, "TALKCAST_AVATAR", TC_OPT_STRING, OFF(avatar), 0, "vector", 0, 0, NULL, G_AVATAR,
+      "'vector' (drawn in code), or a path to an image or a looping video"),
+    O("fit", 0, "TALKCAST_FIT", TC_OPT_ENUM, OFF(fit), 0, "pad", 0, 0, fit_names, G_AVATAR,
+      "fit an avatar of another aspect: pad (letterbox) or crop (fill)"),
+    O("video-cache-mb", 0, "TALKCAST_VIDEO_CACHE_MB", TC_OPT_INT, OFF(video_cache_mb), 0, "256", 0,
+      65536, NULL, G_AVATAR, "video loops up to this size (decoded) are kept in memory"),
+    O("seed", 0, "TALKCAST_SEED", TC_OPT_UINT32, OFF(seed), 0, "0", 0, 4294967295.0, NULL, G_AVATAR,
+      "seed for idle life (blinks); 0 = random"),
+    O("x264-preset", 0, "TALKCAST_X264_PRESET", TC_OPT_STRING, OFF(x264_preset), 0, "veryfast", 0, 0,
+      NULL, G_ENC, "libx264 preset (ultrafast … veryslow)"),
+    O("x264-tune", 0, "TALKCAST_X264_TUNE", TC_OPT_STRING, OFF(x264_tune), 0, "zerolatency", 0, 0,
+      NULL, G_ENC, "libx264 tune; empty for none"),
+    O("video-bitrate", 0, "TALKCAST_VIDEO_BITRATE", TC_OPT_BITRATE, OFF(video_bitrate), 0, "2500k",
+      10000, 200e6, NULL, G_ENC, "video bitrate (bits/s; k and M suffixes)"),
+    O("video-maxrate", 0, "TALKCAST_VIDEO_MAXRATE", TC_OPT_BITRATE, OFF(video_maxrate), 0, "0", 0,
+      200e6, NULL, G_ENC, "VBV max rate; 0 = the bitrate"),
+    O("video-bufsize", 0, "TALKCAST_VIDEO_BUFSIZE", TC_OPT_BITRATE, OFF(video_bufsize), 0, "0", 0,
+      400e6, NULL, G_ENC, "VBV buffer size in bits; 0 = 2 x max rate"),
+    O("keyint", 0, "TALKCAST_KEYINT", TC_OPT_DOUBLE, OFF(keyint), 0, "2", 0.1, 60, NULL, G_ENC,
+      "seconds between keyframes"),
+    O("audio-bitrate", 0, "TALKCAST_AUDIO_BITRATE", TC_OPT_BITRATE, OFF(audio_bitrate), 0, "128k",
+      16000, 512000, NULL, G_ENC, "AAC bitrate (bits/s)"),
+    O("out", 'o', "TALKCAST_OUTPUTS", TC_OPT_LIST, OFF(outputs), OFF(n_outputs), "", 0, 0, NULL, G_OUT,
+      "output URL or file, repeatable ([f=FORMAT]URL overrides the format); "
+      "env: space-separated"),
+    O("out-queue", 0, "TALKCAST_OUT_QUEUE", TC_OPT_INT, OFF(out_queue), 0, "256", 8, 100000, NULL, G_OUT,
+      "packets queued per output before it drops"),
+    O("reconnect-min", 0, "TALKCAST_RECONNECT_MIN", TC_OPT_DOUBLE, OFF(reconnect_min), 0, "0.5", 0.05,
+      60, NULL, G_OUT, "first reconnect back-off, seconds"),
+    O("reconnect-max", 0, "TALKCAST_RECONNECT_MAX", TC_OPT_DOUBLE, OFF(reconnect_max), 0, "30", 0.05,
+      3600, NULL, G_OUT, "back-off cap, seconds"),
+    O("duration", 0, "TALKCAST_DURATION", TC_OPT_DOUBLE, OFF(duration), 0, "0", 0, 1e9, NULL, G_RUN,
+      "stop after this many seconds of stream; 0 = run until stopped"),
+    O("pace", 0, "TALKCAST_PACE", TC_OPT_ENUM, OFF(pace), 0, "live", 0, 0, pace_names, G_RUN,
+      "live (real time) or offline (as fast as possible)"),
+    O("log-level", 0, "TALKCAST_LOG_LEVEL", TC_OPT_ENUM, OFF(log_level), 0, "info", 0, 0, level_names,
+      G_LOG, "error, warn, info or debug"),
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+/* pix-fmt and log-level are enums whose value is kept as a string. */
+static int enum_as_string(const tc_option *o)
+{
+    return o->offset == OFF(pix_fmt) || o->offset == OFF(log_level);
+}
+
+const tc_option *tc_config_options(size_t *count)
+{
+    static tc_option table[N_OPTIONS];
+    if (!table[0].name)
+        for (size_t i = 0; i < N_OPTIONS; i++) table[i] = options[i].o;
+    *count = N_OPTIONS;
+    return table;
+}
+
+static const opt_ext *find_option(const char *name)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (!strcmp(options[i].o.name, name)) return &options[i];
+    return NULL;
+}
+
+/* ---- suggestions ------------------------------------------------------ */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+    if (la >= 63 || lb >= 63) return 99;
+    for (size_t j = 0; j <= lb; j++) prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+    }
+    return prev[lb];
+}
+
+/* The closest option name (by_env: env var) within distance 3, or NULL. */
+static const char *suggest(const char *word, int by_env)
+{
+    const char *best = NULL;
+    size_t bd = 4;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *cand = by_env ? options[i].o.env : options[i].o.name;
+        size_t d = edit_distance(word, cand);
+        if (d < bd) { bd = d; best = cand; }
+    }
+    return best;
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+static int set_string(char **dst, const char *v)
+{
+    char *s = strdup(v);
+    if (!s) return TC_ERR_NOMEM;
+    free(*dst);
+    *dst = s;
+    return TC_OK;
+}
+
+static void list_clear(tc_config *c)
+{
+    for (size_t i = 0; i < c->n_outputs; i++) free(c->outputs[i]);
+    free(c->outputs);
+    c->outputs = NULL;
+    c->n_outputs = 0;
+}
+
+static int list_append(tc_config *c, const char *v)
+{
+    char **n = realloc(c->outputs, (c->n_outputs + 2) * sizeof *n);
+    if (!n) return TC_ERR_NOMEM;
+    c->outputs = n;
+    if (!(n[c->n_outputs] = strdup(v))) return TC_ERR_NOMEM;
+    n[++c->n_outputs] = NULL;
+    return TC_OK;
+}
+
+static int parse_double(const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end == v || *end || errno || !isfinite(d)) return TC_ERR_INVAL;
+    *out = d;
+    return TC_OK;
+}
+
+static int parse_bitrate(const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end == v || errno || !isfinite(d)) return TC_ERR_INVAL;
+    if (*end == 'k' || *end == 'K') { d *= 1e3; end++; }
+    else if (*end == 'M' || *end == 'm') { d *= 1e6; end++; }
+    if (*end) return TC_ERR_INVAL;
+    *out = d;
+    return TC_OK;
+}
+
+static int parse_rational(const char *v, int *num, int *den)
+{
+    const char *slash = strchr(v, '/');
+    if (slash) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (end != slash) return TC_ERR_INVAL;
+        long d = strtol(slash + 1, &end, 10);
+        if (*end || n <= 0 || d <= 0 || n > 1000000 || d > 1000000) return TC_ERR_INVAL;
+        *num = (int)n;
+        *den = (int)d;
+        return TC_OK;
+    }
+    double d;
+    if (parse_double(v, &d) < 0 || d <= 0) return TC_ERR_INVAL;
+    if (fabs(d - 29.97) < 0.005) { *num = 30000; *den = 1001; }
+    else if (fabs(d - 59.94) < 0.005) { *num = 60000; *den = 1001; }
+    else if (fabs(d - 23.976) < 0.0005) { *num = 24000; *den = 1001; }
+    else if (fabs(d - round(d)) < 1e-9) { *num = (int)round(d); *den = 1; }
+    else { *num = (int)round(d * 1000); *den = 1000; }
+    return TC_OK;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *const yes[] = { "1", "true", "yes", "on" }, *const no[] = { "0", "false", "no", "off" };
+    for (int i = 0; i < 4; i++) {
+        if (!strcasecmp(v, yes[i])) { *out = 1; return TC_OK; }
+        if (!strcasecmp(v, no[i])) { *out = 0; return TC_OK; }
+    }
+    return TC_ERR_INVAL;
+}
+
+static void choices_text(const char *const *ch, char *buf, size_t len)
+{
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (int i = 0; ch[i] && pos < len; i++)
+        pos += (size_t)snprintf(buf + pos, len - pos, "%s%s", i ? ", " : "", ch[i]);
+}
+
+static int range_check(const tc_option *o, double d, const char *v, char *err, size_t errlen)
+{
+    if (o->min != o->max && (d < o->min || d > o->max)) {
+        snprintf(err, errlen, "%s: %s is out of range; must be %g to %g", o->name, v, o->min, o->max);
+        return TC_ERR_INVAL;
+    }
+    return TC_OK;
+}
+
+static int set_value(tc_config *c, const tc_option *o, const char *v, char *err, size_t errlen)
+{
+    char *base = (char *)c;
+    double d;
+    switch (o->type) {
+    case TC_OPT_INT: {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (end == v || *end || errno) {
+            snprintf(err, errlen, "%s: '%s' is not a whole number", o->name, v);
+            return TC_ERR_INVAL;
+        }
+        if (range_check(o, (double)n, v, err, errlen) < 0) return TC_ERR_INVAL;
+        if ((o->offset == OFF(width) || o->offset == OFF(height)) && (n & 1)) {
+            snprintf(err, errlen, "%s: %ld is odd; must be even", o->name, n);
+            return TC_ERR_INVAL;
+        }
+        if (o->offset == OFF(sample_rate) && n != 44100 && n != 48000) {
+            snprintf(err, errlen, "sample-rate: %ld not supported; use 44100 or 48000", n);
+            return TC_ERR_INVAL;
+        }
+        *(int *)(base + o->offset) = (int)n;
+        return TC_OK;
+    }
+    case TC_OPT_UINT32: {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (end == v || *end || errno || n > 4294967295ULL || v[0] == '-') {
+            snprintf(err, errlen, "%s: '%s' is not a number from 0 to 4294967295", o->name, v);
+            return TC_ERR_INVAL;
+        }
+        *(uint32_t *)(base + o->offset) = (uint32_t)n;
+        return TC_OK;
+    }
+    case TC_OPT_DOUBLE:
+        if (parse_double(v, &d) < 0) {
+            snprintf(err, errlen, "%s: '%s' is not a number", o->name, v);
+            return TC_ERR_INVAL;
+        }
+        if (range_check(o, d, v, err, errlen) < 0) return TC_ERR_INVAL;
+        *(double *)(base + o->offset) = d;
+        return TC_OK;
+    case TC_OPT_BITRATE:
+        if (parse_bitrate(v, &d) < 0) {
+            snprintf(err, errlen, "%s: '%s' is not a bitrate (e.g. 2500000, 2500k, 2.5M)", o->name, v);
+            return TC_ERR_INVAL;
+        }
+        if (d != 0 && range_check(o, d, v, err, errlen) < 0) return TC_ERR_INVAL;
+        *(int64_t *)(base + o->offset) = (int64_t)llround(d);
+        return TC_OK;
+    case TC_OPT_RATIONAL: {
+        int num, den;
+        if (parse_rational(v, &num, &den) < 0 || (double)num / den < o->min || (double)num / den > o->max) {
+            snprintf(err, errlen, "%s: '%s' is not a frame rate from %g to %g (e.g. 30, 29.97, 30000/1001)",
+                     o->name, v, o->min, o->max);
+            return TC_ERR_INVAL;
+        }
+        *(int *)(base + o->offset) = num;
+        *(int *)(base + o->offset2) = den;
+        return TC_OK;
+    }
+    case TC_OPT_BOOL: {
+        int b;
+        if (parse_bool(v, &b) < 0) {
+            snprintf(err, errlen, "%s: '%s' is not a boolean (1/0, true/false, yes/no, on/off)", o->name, v);
+            return TC_ERR_INVAL;
+        }
+        *(int *)(base + o->offset) = b;
+        return TC_OK;
+    }
+    case TC_OPT_ENUM:
+        for (int i = 0; o->choices[i]; i++) {
+            if (!strcasecmp(v, o->choices[i])) {
+                if (enum_as_string(o)) return set_string((char **)(base + o->offset), o->choices[i]);
+                *(int *)(base + o->offset) = i;
+                return TC_OK;
+            }
+        }
+        {
+            char ch[256];
+            choices_text(o->choices, ch, sizeof ch);
+            snprintf(err, errlen, "%s: '%s' is not one of: %s", o->name, v, ch);
+        }
+        return TC_ERR_INVAL;
+    case TC_OPT_STRING:
+        return set_string((char **)(base + o->offset), v);
+    case TC_OPT_LIST: { /* whitespace-separated (env/.env); a CLI value is one item */
+        list_clear(c);
+        const char *p = v;
+        while (*p) {
+            while (isspace((unsigned char)*p)) p++;
+            const char *s = p;
+            while (*p && !isspace((unsigned char)*p)) p++;
+            if (p > s) {
+                char item[4096];
+                size_t n = (size_t)(p - s) < sizeof item ? (size_t)(p - s) : sizeof item - 1;
+                memcpy(item, s, n);
+                item[n] = '\0';
+                if (list_append(c, item) < 0) return TC_ERR_NOMEM;
+            }
+        }
+        return TC_OK;
+    }
+    }
+    return TC_ERR_INVAL;
+}
+
+int tc_config_set(tc_config *c, const char *name, const char *value, char *err, size_t errlen)
+{
+    const opt_ext *o = find_option(name);
+    if (!o) {
+        const char *s = suggest(name, 0);
+        snprintf(err, errlen, "unknown option '%s'%s%s%s", name, s ? " (did you mean --" : "",
+                 s ? s : "", s ? "?)" : "");
+        return TC_ERR_INVAL;
+    }
+    return set_value(c, &o->o, value, err, errlen);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+int tc_config_init(tc_config *c)
+{
+    memset(c, 0, sizeof *c);
+    char err[256];
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const tc_option *o = &options[i].o;
+        int r = set_value(c, o, o->def, err, sizeof err);
+        if (r < 0) {
+            tc_config_free(c);
+            return r;
+        }
+    }
+    return TC_OK;
+}
+
+void tc_config_free(tc_config *c)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const tc_option *o = &options[i].o;
+        if (o->type == TC_OPT_STRING || (o->type == TC_OPT_ENUM && enum_as_string(o))) {
+            char **p = (char **)((char *)c + o->offset);
+            free(*p);
+            *p = NULL;
+        }
+    }
+    list_clear(c);
+}
+
+/* ---- sources ------------------------------------------------------------ */
+
+static const opt_ext *find_env(const char *key)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (!strcmp(options[i].o.env, key)) return &options[i];
+    return NULL;
+}
+
+static int set_from_env_key(tc_config *c, const char *key, const char *val, const char *where,
+                            char *err, size_t errlen)
+{
+    const opt_ext *o = find_env(key);
+    if (!o) {
+        if (strncmp(key, "TALKCAST_", 9) != 0) return TC_OK;
+        /* Keys the binary reads itself, outside the table. */
+        if (!strcmp(key, "TALKCAST_ENV_FILE") || !strcmp(key, "TALKCAST_BIN")) return TC_OK;
+        const char *s = suggest(key, 1);
+        snprintf(err, errlen, "%sunknown key %s%s%s%s", where, key, s ? " (did you mean " : "",
+                 s ? s : "", s ? "?)" : "");
+        return TC_ERR_INVAL;
+    }
+    char inner[384];
+    int r = set_value(c, &o->o, val, inner, sizeof inner);
+    if (r < 0) snprintf(err, errlen, "%s%s (%s)", where, inner, key);
+    return r;
+}
+
+int tc_config_load_env(tc_config *c, char *const *envp, char *err, size_t errlen)
+{
+    for (; envp && *envp; envp++) {
+        const char *eq = strchr(*envp, '=');
+        if (!eq || strncmp(*envp, "TALKCAST_", 9) != 0) continue;
+        char key[128];
+        size_t n = (size_t)(eq - *envp);
+        if (n >= sizeof key) continue;
+        memcpy(key, *envp, n);
+        key[n] = '\0';
+        int r = set_from_env_key(c, key, eq + 1, "environment: ", err, errlen);
+        if (r < 0) return r;
+    }
+    return TC_OK;
+}
+
+/* Parse one .env value in place: quotes, escapes, trailing comments. */
+static int dotenv_value(char *v, char **out)
+{
+    while (isspace((unsigned char)*v)) v++;
+    if (*v == '"' || *v == '\'') {
+        char q = *v++, *w = v, *r = v;
+        for (; *r && *r != q; r++) {
+            if (q == '"' && *r == '\\' && r[1]) {
+                r++;
+                *w++ = *r == 'n' ? '\n' : *r == 't' ? '\t' : *r;
+            } else {
+                *w++ = *r;
+            }
+        }
+        if (*r != q) return TC_ERR_FORMAT;
+        *w = '\0';
+        for (r++; isspace((unsigned char)*r); r++) {}
+        if (*r && *r != '#') return TC_ERR_FORMAT;
+        *out = v;
+        return TC_OK;
+    }
+    char *hash = v;
+    while ((hash = strchr(hash, '#')) && hash > v && !isspace((unsigned char)hash[-1])) hash++;
+    if (hash) *hash = '\0';
+    size_t n = strlen(v);
+    while (n && isspace((unsigned char)v[n - 1])) v[--n] = '\0';
+    *out = v;
+    return TC_OK;
+}
+
+int tc_config_load_dotenv(tc_config *c, const char *path, int optional, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (optional && errno == ENOENT) return TC_OK;
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return errno == ENOENT ? TC_ERR_NOTFOUND : TC_ERR_IO;
+    }
+    char line[8192];
+    int lineno = 0, r = TC_OK;
+    while (r == TC_OK && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *p = line;
+        size_t n = strlen(p);
+        while (n && (p[n - 1] == '\n' || p[n - 1] == '\r')) p[--n] = '\0';
+        while (isspace((unsigned char)*p)) p++;
+        if (!*p || *p == '#') continue;
+        if (!strncmp(p, "export", 6) && isspace((unsigned char)p[6])) p += 7;
+        while (isspace((unsigned char)*p)) p++;
+        char *eq = strchr(p, '=');
+        char where[512];
+        snprintf(where, sizeof where, "%s: line %d: ", path, lineno);
+        if (!eq) {
+            snprintf(err, errlen, "%sexpected KEY=value", where);
+            r = TC_ERR_FORMAT;
+            break;
+        }
+        char *k_end = eq;
+        while (k_end > p && isspace((unsigned char)k_end[-1])) k_end--;
+        *k_end = '\0';
+        char *val;
+        if (dotenv_value(eq + 1, &val) < 0) {
+            snprintf(err, errlen, "%sunterminated or malformed quoted value for %s", where, p);
+            r = TC_ERR_FORMAT;
+            break;
+        }
+        r = set_from_env_key(c, p, val, where, err, errlen);
+    }
+    fclose(f);
+    return r;
+}
+
+int tc_config_parse_args(tc_config *c, int argc, char *const *argv, int *next, char *err, size_t errlen)
+{
+    int list_from_cli = 0, i;
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) { i++; break; }
+        if (a[0] != '-' || !a[1]) break;
+        const opt_ext *o = NULL;
+        const char *val = NULL;
+        char name[128];
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            if (n >= sizeof name) n = sizeof name - 1;
+            memcpy(name, a + 2, n);
+            name[n] = '\0';
+            if (eq) val = eq + 1;
+            o = find_option(name);
+            if (!o && !strncmp(name, "no-", 3) && (o = find_option(name + 3)) && o->o.type == TC_OPT_BOOL) {
+                *(int *)((char *)c + o->o.offset) = 0;
+                continue;
+            }
+            if (o && o->o.type == TC_OPT_BOOL && !val) {
+                *(int *)((char *)c + o->o.offset) = 1;
+                continue;
+            }
+        } else {
+            for (size_t k = 0; k < N_OPTIONS; k++)
+                if (options[k].o.short_name && options[k].o.short_name == a[1] && !a[2]) o = &options[k];
+            snprintf(name, sizeof name, "%s", a + 1);
+        }
+        if (!o) {
+            const char *s = suggest(name, 0);
+            snprintf(err, errlen, "unknown option '%s'%s%s%s", a, s ? " (did you mean --" : "", s ? s : "",
+                     s ? "?)" : "");
+            return TC_ERR_INVAL;
+        }
+        if (!val) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "option '%s' needs a value", a);
+                return TC_ERR_INVAL;
+            }
+            val = argv[++i];
+        }
+        int r;
+        if (o->o.type == TC_OPT_LIST) {
+            if (!list_from_cli) list_clear(c);
+            list_from_cli = 1;
+            r = list_append(c, val);
+        } else {
+            r = set_value(c, &o->o, val, err, errlen);
+        }
+        if (r < 0) return r;
+    }
+    if (next) *next = i;
+    return TC_OK;
+}
+
+int tc_config_load(tc_config *c, const char *dotenv_path, char *const *envp, int argc,
+                   char *const *argv, int *next, char *err, size_t errlen)
+{
+    int r = TC_OK;
+    if (dotenv_path) r = tc_config_load_dotenv(c, dotenv_path, 1, err, errlen);
+    if (r == TC_OK) r = tc_config_load_env(c, envp, err, errlen);
+    if (r == TC_OK) r = tc_config_parse_args(c, argc, argv, next, err, errlen);
+    return r;
+}
+
+int tc_config_validate(const tc_config *c, char *err, size_t errlen)
+{
+    if (c->reconnect_min > c->reconnect_max) {
+        snprintf(err, errlen, "reconnect-min (%g) is larger than reconnect-max (%g)", c->reconnect_min,
+                 c->reconnect_max);
+        return TC_ERR_INVAL;
+    }
+    int64_t maxrate = c->video_maxrate ? c->video_maxrate : c->video_bitrate;
+    if (c->video_maxrate && c->video_maxrate < c->video_bitrate) {
+        snprintf(err, errlen, "video-maxrate (%lld) is below video-bitrate (%lld)",
+                 (long long)c->video_maxrate, (long long)c->video_bitrate);
+        return TC_ERR_INVAL;
+    }
+    if (c->video_bufsize && c->video_bufsize < maxrate * c->fps_den / c->fps_num) {
+        snprintf(err, errlen, "video-bufsize (%lld bits) holds less than one frame at the max rate",
+                 (long long)c->video_bufsize);
+        return TC_ERR_INVAL;
+    }
+    if (c->keyint * c->fps_num / c->fps_den < 1) {
+        snprintf(err, errlen, "keyint (%g s) is shorter than one frame", c->keyint);
+        return TC_ERR_INVAL;
+    }
+    if (!c->avatar || !c->avatar[0]) {
+        snprintf(err, errlen, "avatar: empty; use 'vector' or a file path");
+        return TC_ERR_INVAL;
+    }
+    return TC_OK;
+}
+
+/* ---- help and dump -------------------------------------------------------- */
+
+void tc_config_print_help(FILE *f)
+{
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        fprintf(f, "%s:\n", groups[g]);
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+            const tc_option *o = &options[i].o;
+            if (options[i].group != (int)g) continue;
+            char flag[64];
+            snprintf(flag, sizeof flag, "%s%c%s--%s %s", o->short_name ? "-" : "",
+                     o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+                     o->type == TC_OPT_BOOL ? "" : "VALUE");
+            fprintf(f, "  %-28s %s\n", o->short_name ? flag : flag + 1, o->help);
+            fprintf(f, "  %-28s (env %s, default %s)\n", "", o->env, o->def[0] ? o->def : "none");
+        }
+        fprintf(f, "\n");
+    }
+}
+
+/* Output URLs are the only values that can carry secrets today (a password
+ * in userinfo, an RTMP stream key); they are masked like in the logs. */
+char *tc_outfmt_mask_url(const char *url);
+
+void tc_config_dump(const tc_config *c, FILE *f)
+{
+    const char *base = (const char *)c;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const tc_option *o = &options[i].o;
+        fprintf(f, "%s=", o->env);
+        if (o->secret) {
+            fprintf(f, "***\n");
+            continue;
+        }
+        switch (o->type) {
+        case TC_OPT_INT: fprintf(f, "%d", *(const int *)(base + o->offset)); break;
+        case TC_OPT_UINT32: fprintf(f, "%u", *(const uint32_t *)(base + o->offset)); break;
+        case TC_OPT_DOUBLE: fprintf(f, "%g", *(const double *)(base + o->offset)); break;
+        case TC_OPT_BITRATE: fprintf(f, "%lld", (long long)*(const int64_t *)(base + o->offset)); break;
+        case TC_OPT_BOOL: fprintf(f, "%d", *(const int *)(base + o->offset)); break;
+        case TC_OPT_RATIONAL: {
+            int num = *(const int *)(base + o->offset), den = *(const int *)(base + o->offset2);
+            if (den == 1) fprintf(f, "%d", num);
+            else fprintf(f, "%d/%d", num, den);
+            break;
+        }
+        case TC_OPT_ENUM:
+            if (enum_as_string(o)) fprintf(f, "%s", *(char *const *)(base + o->offset));
+            else fprintf(f, "%s", o->choices[*(const int *)(base + o->offset)]);
+            break;
+        case TC_OPT_STRING: fprintf(f, "%s", *(char *const *)(base + o->offset)); break;
+        case TC_OPT_LIST:
+            for (size_t k = 0; k < c->n_outputs; k++) {
+                char *m = tc_outfmt_mask_url(c->outputs[k]);
+                fprintf(f, "%s%s", k ? " " : "", m ? m : "***");
+                free(m);
+            }
+            break;
+        }
+        fprintf(f, "\n");
+    }
+}

@@ -1,0 +1,99 @@
+/* log.c — logfmt lines to stderr (or a test hook), one write per line. */
+#include "core/log.h"
+#include "core/err.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int g_level = TC_LOG_INFO;
+static tc_log_hook g_hook;
+static void *g_hook_opaque;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void tc_log_set_level(tc_log_level level) { atomic_store(&g_level, (int)level); }
+tc_log_level tc_log_get_level(void) { return (tc_log_level)atomic_load(&g_level); }
+
+int tc_log_level_parse(const char *s, tc_log_level *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (s && strcasecmp(s, level_names[i]) == 0) {
+            *out = (tc_log_level)i;
+            return TC_OK;
+        }
+    }
+    return TC_ERR_INVAL;
+}
+
+void tc_log_set_hook(tc_log_hook hook, void *opaque)
+{
+    g_hook = hook;
+    g_hook_opaque = opaque;
+}
+
+/* Append `s` as a logfmt quoted value: quotes and backslashes escaped,
+ * control characters replaced so one event stays one line. */
+static size_t put_quoted(char *dst, size_t pos, size_t cap, const char *s)
+{
+    if (pos < cap) dst[pos++] = '"';
+    for (; *s && pos + 2 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            dst[pos++] = '\\';
+            dst[pos++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            dst[pos++] = ' ';
+        } else {
+            dst[pos++] = (char)c;
+        }
+    }
+    if (pos < cap) dst[pos++] = '"';
+    return pos;
+}
+
+void tc_vlog(const tc_log_ctx *ctx, tc_log_level level, const char *fmt, va_list ap)
+{
+    if ((int)level > atomic_load(&g_level)) return;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+
+    char line[1400];
+    int n = snprintf(line, sizeof line,
+                     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s module=%s",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
+                     level_names[level], ctx && ctx->module ? ctx->module : "talkcast");
+    size_t pos = n > 0 ? (size_t)n : 0;
+    if (ctx && ctx->instance)
+        pos += (size_t)snprintf(line + pos, sizeof line - pos, " inst=%s", ctx->instance);
+    if (pos + 5 < sizeof line) {
+        memcpy(line + pos, " msg=", 5);
+        pos = put_quoted(line, pos + 5, sizeof line - 1, msg);
+    }
+    line[pos] = '\0';
+
+    if (g_hook) {
+        g_hook(line, g_hook_opaque);
+        return;
+    }
+    line[pos++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, pos);
+    (void)w;
+}
+
+void tc_log(const tc_log_ctx *ctx, tc_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    tc_vlog(ctx, level, fmt, ap);
+    va_end(ap);
+}
