@@ -78,4 +78,16 @@ void tc_face_destroy(tc_face *f);
  * cfg->fit. *dst is allocated by this call and owned by the caller. */
 int tc_face_fit_frame(const AVFrame *src, const tc_face_config *cfg, AVFrame **dst);
 
+/* Allocate a black frame of the configured size and format (owned by caller). */
+int tc_face_alloc_frame(const tc_face_config *cfg, AVFrame **dst);
+/* Fit `src` into the preallocated `dst` (from tc_face_alloc_frame), reusing
+ * *sws across calls (free it with sws_freeContext). Borders stay as they
+ * were, so a frame reused for sources of one size keeps its black bars. */
+struct SwsContext;
+int tc_face_fit_into(struct SwsContext **sws, const AVFrame *src, const tc_face_config *cfg, AVFrame *dst);
+
+/* Shared helper: decode the first picture of an image or video file. *out is
+ * allocated by this call and owned by the caller. */
+int tc_face_decode_still(const char *path, AVFrame **out);
+
 #endif

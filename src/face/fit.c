@@ -1,0 +1,137 @@
+/* fit.c — scale any decoded picture into the engine's size and pixel
+ * format once (not per output frame), padding or cropping to keep the
+ * aspect ratio. Alpha is composited over black first. */
+#include "face/face.h"
+#include "core/err.h"
+
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+/* Flatten an image with alpha onto black, into a new RGB24 frame. */
+static int flatten_alpha(const AVFrame *src, AVFrame **dst)
+{
+    AVFrame *rgba = av_frame_alloc(), *rgb = av_frame_alloc();
+    struct SwsContext *sws = NULL;
+    int r = TC_ERR_NOMEM;
+    if (!rgba || !rgb) goto out;
+    rgba->format = AV_PIX_FMT_RGBA;
+    rgba->width = rgb->width = src->width;
+    rgba->height = rgb->height = src->height;
+    rgb->format = AV_PIX_FMT_RGB24;
+    if (av_frame_get_buffer(rgba, 0) < 0 || av_frame_get_buffer(rgb, 0) < 0) goto out;
+    sws = sws_getContext(src->width, src->height, src->format, src->width, src->height,
+                         AV_PIX_FMT_RGBA, SWS_POINT, NULL, NULL, NULL);
+    if (!sws) { r = TC_ERR_UNSUPPORTED; goto out; }
+    sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, rgba->data,
+              rgba->linesize);
+    for (int y = 0; y < src->height; y++) {
+        const uint8_t *s = rgba->data[0] + y * rgba->linesize[0];
+        uint8_t *d = rgb->data[0] + y * rgb->linesize[0];
+        for (int x = 0; x < src->width; x++, s += 4, d += 3) {
+            d[0] = (uint8_t)(s[0] * s[3] / 255);
+            d[1] = (uint8_t)(s[1] * s[3] / 255);
+            d[2] = (uint8_t)(s[2] * s[3] / 255);
+        }
+    }
+    *dst = rgb;
+    rgb = NULL;
+    r = TC_OK;
+out:
+    sws_freeContext(sws);
+    av_frame_free(&rgba);
+    av_frame_free(&rgb);
+    return r;
+}
+
+int tc_face_fit_into(struct SwsContext **sws, const AVFrame *src, const tc_face_config *cfg,
+                     AVFrame *dst)
+{
+    AVFrame *flat = NULL;
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(src->format);
+    if (!d || src->width <= 0 || src->height <= 0) return TC_ERR_FORMAT;
+    if (d->flags & AV_PIX_FMT_FLAG_ALPHA) {
+        int r = flatten_alpha(src, &flat);
+        if (r < 0) return r;
+        src = flat;
+    }
+
+    /* Destination rectangle (pad) or source rectangle (crop), even-aligned. */
+    int W = cfg->width, H = cfg->height;
+    int sx = 0, sy = 0, sw = src->width, sh = src->height;
+    int dx = 0, dy = 0, dw = W, dh = H;
+    int64_t lhs = (int64_t)src->width * H, rhs = (int64_t)src->height * W;
+    if (cfg->fit == TC_FACE_FIT_CROP) {
+        if (lhs > rhs) { sw = (int)(rhs / H); sx = ((src->width - sw) / 2) & ~1; }
+        else if (lhs < rhs) { sh = (int)(lhs / W); sy = ((src->height - sh) / 2) & ~1; }
+    } else {
+        if (lhs > rhs) { dh = (int)(((int64_t)src->height * W / src->width) & ~1); dy = ((H - dh) / 2) & ~1; }
+        else if (lhs < rhs) { dw = (int)(((int64_t)src->width * H / src->height) & ~1); dx = ((W - dw) / 2) & ~1; }
+    }
+    if (dw < 2) dw = 2;
+    if (dh < 2) dh = 2;
+
+    *sws = sws_getCachedContext(*sws, sw, sh, src->format, dw, dh, cfg->pix_fmt,
+                                SWS_BICUBIC | SWS_ACCURATE_RND, NULL, NULL, NULL);
+    if (!*sws) {
+        av_frame_free(&flat);
+        return TC_ERR_UNSUPPORTED;
+    }
+    /* Plane pointers offset to the rectangles; x offsets in bytes come from
+     * av_image_get_linesize so packed and subsampled formats both work. */
+    const AVPixFmtDescriptor *sd = av_pix_fmt_desc_get(src->format);
+    const AVPixFmtDescriptor *od = av_pix_fmt_desc_get(cfg->pix_fmt);
+    const uint8_t *sp[4] = { 0 };
+    uint8_t *dp[4] = { 0 };
+    for (int p = 0; p < 4 && src->data[p]; p++) {
+        int cy = p == 1 || p == 2 ? sd->log2_chroma_h : 0;
+        int xb = sx ? av_image_get_linesize(src->format, sx, p) : 0;
+        sp[p] = src->data[p] + (sy >> cy) * src->linesize[p] + (xb > 0 ? xb : 0);
+    }
+    for (int p = 0; p < 4 && dst->data[p]; p++) {
+        int cy = p == 1 || p == 2 ? od->log2_chroma_h : 0;
+        int xb = dx ? av_image_get_linesize(cfg->pix_fmt, dx, p) : 0;
+        dp[p] = dst->data[p] + (dy >> cy) * dst->linesize[p] + (xb > 0 ? xb : 0);
+    }
+    sws_scale(*sws, sp, src->linesize, 0, sh, dp, dst->linesize);
+    av_frame_free(&flat);
+    return TC_OK;
+}
+
+int tc_face_alloc_frame(const tc_face_config *cfg, AVFrame **dst)
+{
+    AVFrame *out = av_frame_alloc();
+    if (!out) return TC_ERR_NOMEM;
+    out->format = cfg->pix_fmt;
+    out->width = cfg->width;
+    out->height = cfg->height;
+    out->color_range = AVCOL_RANGE_MPEG;
+    if (av_frame_get_buffer(out, 0) < 0) {
+        av_frame_free(&out);
+        return TC_ERR_NOMEM;
+    }
+    ptrdiff_t ls[4] = { out->linesize[0], out->linesize[1], out->linesize[2], out->linesize[3] };
+    if (av_image_fill_black(out->data, ls, cfg->pix_fmt, AVCOL_RANGE_MPEG, cfg->width, cfg->height) < 0) {
+        av_frame_free(&out);
+        return TC_ERR_UNSUPPORTED;
+    }
+    *dst = out;
+    return TC_OK;
+}
+
+int tc_face_fit_frame(const AVFrame *src, const tc_face_config *cfg, AVFrame **dst)
+{
+    *dst = NULL;
+    AVFrame *out;
+    int r = tc_face_alloc_frame(cfg, &out);
+    if (r < 0) return r;
+    struct SwsContext *sws = NULL;
+    r = tc_face_fit_into(&sws, src, cfg, out);
+    sws_freeContext(sws);
+    if (r < 0) {
+        av_frame_free(&out);
+        return r;
+    }
+    *dst = out;
+    return TC_OK;
+}
