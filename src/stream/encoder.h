@@ -1,0 +1,58 @@
+/* encoder.h — the one encoder of a stream: libx264 video + native AAC audio.
+ *
+ * Encoding happens once per stream; every output receives references to the
+ * same packets. Timestamps come only from the engine's counters: a video
+ * frame's pts is its frame index (time base fps_den/fps_num); audio pts is
+ * the sample index (time base 1/sample_rate), re-chunked here into AAC's
+ * 1024-sample frames.
+ *
+ * Threading: one thread (the engine's encoder thread) calls everything
+ * except tc_encoder_request_keyframe, which any thread may call. */
+#ifndef TC_ENCODER_H
+#define TC_ENCODER_H
+
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+
+typedef struct tc_encoder_config {
+    int width, height;
+    enum AVPixelFormat pix_fmt;
+    int fps_num, fps_den;
+    int sample_rate, channels;
+    const char *preset;   /* x264 preset, e.g. "veryfast" */
+    const char *tune;     /* x264 tune or NULL/"" */
+    int64_t video_bitrate, video_maxrate, video_bufsize, audio_bitrate;
+    double keyint;        /* seconds */
+} tc_encoder_config;
+
+/* Called for every encoded packet. `stream` is 0 for video, 1 for audio. The
+ * packet is borrowed: take a reference (av_packet_ref) to keep it. */
+typedef void (*tc_encoder_sink)(void *opaque, int stream, const AVPacket *pkt);
+
+typedef struct tc_encoder tc_encoder;
+
+int tc_encoder_create(tc_encoder **out, const tc_encoder_config *cfg,
+                      tc_encoder_sink sink, void *opaque);
+void tc_encoder_destroy(tc_encoder *e); /* accepts NULL */
+
+/* Encode picture `frame` (borrowed) as video frame number `n`. */
+int tc_encoder_video(tc_encoder *e, AVFrame *frame, int64_t n);
+/* Queue `nb` planar float samples per channel (borrowed); full AAC frames
+ * are encoded at once, the remainder waits for more. */
+int tc_encoder_audio(tc_encoder *e, const float *const *planes, int nb);
+/* Encode what is left (a short last audio frame) and drain both encoders. */
+int tc_encoder_flush(tc_encoder *e);
+
+/* Make the next video frame an IDR frame (a new viewer or a reconnected
+ * output can start decoding there). Thread-safe. */
+void tc_encoder_request_keyframe(tc_encoder *e);
+
+/* Codec contexts, for outputs to copy parameters and time bases from. */
+const AVCodecContext *tc_encoder_video_ctx(const tc_encoder *e);
+const AVCodecContext *tc_encoder_audio_ctx(const tc_encoder *e);
+
+/* Map an AVERROR to tc_err. */
+int tc_err_from_av(int averr);
+
+#endif

@@ -1,0 +1,449 @@
+/* engine.c — the tick loop (engine thread) and the encode/fan-out loop
+ * (encoder thread). See engine.h for the timing and drop policy. */
+#include "stream/engine.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/queue.h"
+#include "stream/encoder.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_CHANNELS 2
+#define MAX_PICS_IN_FLIGHT 8   /* pictures waiting for the encoder before we drop */
+#define SEGQ_CAP 256           /* queued speech segments */
+#define CATCHUP_FRAMES 2       /* this many frames behind: skip rendering */
+
+static const tc_log_ctx log_ctx = { "engine", NULL };
+
+typedef struct tick_item {
+    int64_t n;
+    AVFrame *pic;               /* a reference, or empty = repeat the last */
+    int nb;                     /* audio samples in this tick */
+    float *audio[MAX_CHANNELS]; /* preallocated planes of max_samples */
+} tick_item;
+
+struct tc_engine {
+    tc_engine_config cfg;
+    tc_clock clk;
+    int max_samples;            /* most samples any frame can have */
+
+    tc_encoder *enc;
+    tc_output **outs;
+    int n_outs;
+
+    pthread_mutex_t face_lock;  /* guards `face` against tc_engine_set_face */
+    tc_face *face;
+
+    pthread_mutex_t seg_lock;   /* guards segq, seg_head, seg_count */
+    tc_segment segq[SEGQ_CAP];
+    int seg_head, seg_count;
+    atomic_int interrupt_req;
+
+    /* Engine-thread state of the segment being played. */
+    tc_segment cur;
+    int has_cur;
+    int64_t cur_pos;
+    tc_segment_result cur_res;
+
+    tick_item *items;
+    int n_items;
+    tc_queue *work, *free;
+    atomic_int pics_in_flight;
+    AVFrame *last_pic;          /* encoder thread only */
+
+    pthread_t engine_th, encoder_th;
+    int engine_started, encoder_started;
+    atomic_int stop;
+
+    pthread_mutex_t done_lock;  /* guards `finished` */
+    pthread_cond_t done_cond;
+    int finished;
+
+    atomic_llong frames, late, dropped, samples, speech_samples, seg_done, seg_interrupted;
+    atomic_int queued_segments;
+};
+
+/* ---- segments (engine thread) ---------------------------------------- */
+
+static void segment_free(tc_segment *s)
+{
+    free(s->pcm);
+    free(s->mouth);
+    memset(s, 0, sizeof *s);
+}
+
+static void segment_finish(tc_engine *e, tc_segment *s, tc_segment_result *r, int interrupted)
+{
+    r->interrupted = interrupted;
+    atomic_fetch_add(interrupted ? &e->seg_interrupted : &e->seg_done, 1);
+    if (s->on_done) s->on_done(s->opaque, r);
+    segment_free(s);
+}
+
+static int pop_segment(tc_engine *e, tc_segment *out)
+{
+    pthread_mutex_lock(&e->seg_lock);
+    int ok = e->seg_count > 0;
+    if (ok) {
+        *out = e->segq[e->seg_head];
+        e->seg_head = (e->seg_head + 1) % SEGQ_CAP;
+        e->seg_count--;
+        atomic_store(&e->queued_segments, e->seg_count);
+    }
+    pthread_mutex_unlock(&e->seg_lock);
+    return ok;
+}
+
+static void drop_all_segments(tc_engine *e, int64_t n)
+{
+    if (e->has_cur) {
+        e->cur_res.end_frame = n;
+        segment_finish(e, &e->cur, &e->cur_res, 1);
+        e->has_cur = 0;
+    }
+    tc_segment s;
+    while (pop_segment(e, &s)) {
+        tc_segment_result r = { -1, -1, -1, 0, 1 };
+        segment_finish(e, &s, &r, 1);
+    }
+}
+
+/* Fill the tick's audio from segments and return the mouth for frame n. */
+static void mix_tick(tc_engine *e, tick_item *it, int64_t n, tc_mouth *mouth)
+{
+    int nb = it->nb, pos = 0;
+    memset(mouth, 0, sizeof *mouth);
+    if (!e->has_cur && pop_segment(e, &e->cur)) {
+        e->has_cur = 1;
+        e->cur_pos = 0;
+        e->cur_res = (tc_segment_result){ n, n, tc_clock_frame_start(&e->clk, n), 0, 0 };
+    }
+    if (e->has_cur) {
+        int64_t idx = n - e->cur_res.start_frame;
+        if (e->cur.mouth && idx >= 0 && idx < e->cur.n_mouth) *mouth = e->cur.mouth[idx];
+        int64_t left = e->cur.n_samples - e->cur_pos;
+        int take = left < nb ? (int)left : nb;
+        memcpy(it->audio[0], e->cur.pcm + e->cur_pos, (size_t)take * sizeof(float));
+        e->cur_pos += take;
+        pos = take;
+        atomic_fetch_add(&e->speech_samples, take);
+        if (e->cur_pos >= e->cur.n_samples) {
+            /* The next segment starts on the next frame boundary. */
+            e->cur_res.end_frame = n + 1;
+            e->cur_res.samples_played = e->cur_pos;
+            segment_finish(e, &e->cur, &e->cur_res, 0);
+            e->has_cur = 0;
+        } else {
+            e->cur_res.samples_played = e->cur_pos;
+        }
+    }
+    if (pos < nb) memset(it->audio[0] + pos, 0, (size_t)(nb - pos) * sizeof(float));
+    for (int c = 1; c < e->cfg.channels; c++)
+        memcpy(it->audio[c], it->audio[0], (size_t)nb * sizeof(float));
+}
+
+/* ---- engine thread ----------------------------------------------------- */
+
+static void mark_finished(tc_engine *e)
+{
+    pthread_mutex_lock(&e->done_lock);
+    e->finished = 1;
+    pthread_cond_broadcast(&e->done_cond);
+    pthread_mutex_unlock(&e->done_lock);
+}
+
+static void *engine_thread(void *arg)
+{
+    tc_engine *e = arg;
+    const int64_t frame_ns = tc_clock_frame_ns(&e->clk, 1);
+    int64_t t0 = tc_now_ns();
+
+    for (int64_t n = 0; !atomic_load(&e->stop); n++) {
+        if (e->cfg.max_frames > 0 && n >= e->cfg.max_frames) break;
+
+        int skip_render = 0;
+        if (e->cfg.live) {
+            int64_t deadline = t0 + tc_clock_frame_ns(&e->clk, n);
+            int64_t now = tc_now_ns();
+            if (now < deadline) {
+                tc_sleep_until_ns(deadline);
+            } else if (now - deadline > frame_ns / 2) {
+                atomic_fetch_add(&e->late, 1);
+                skip_render = now - deadline > CATCHUP_FRAMES * frame_ns;
+            }
+        }
+        if (atomic_exchange(&e->interrupt_req, 0)) drop_all_segments(e, n);
+
+        void *slot;
+        if (tc_queue_get(e->free, &slot, -1) != TC_OK) break;
+        tick_item *it = slot;
+        it->n = n;
+        it->nb = tc_clock_frame_samples(&e->clk, n);
+        tc_mouth mouth;
+        mix_tick(e, it, n, &mouth);
+
+        if (n > 0 && (skip_render || atomic_load(&e->pics_in_flight) >= MAX_PICS_IN_FLIGHT)) {
+            atomic_fetch_add(&e->dropped, 1);
+        } else {
+            int changed = 0;
+            pthread_mutex_lock(&e->face_lock);
+            int r = tc_face_render(e->face, n, &mouth, it->pic, &changed);
+            pthread_mutex_unlock(&e->face_lock);
+            if (r < 0) {
+                /* Keep the timeline: the encoder repeats the last picture. */
+                av_frame_unref(it->pic);
+                atomic_fetch_add(&e->dropped, 1);
+                if (n == 0) {
+                    tc_log(&log_ctx, TC_LOG_ERROR, "first frame could not be rendered: %s", tc_strerror(r));
+                    tc_queue_try_put(e->free, it);
+                    break;
+                }
+            } else {
+                atomic_fetch_add(&e->pics_in_flight, 1);
+            }
+        }
+        if (tc_queue_put(e->work, it, -1) != TC_OK) break;
+        atomic_fetch_add(&e->frames, 1);
+        atomic_fetch_add(&e->samples, it->nb);
+    }
+    drop_all_segments(e, atomic_load(&e->frames));
+    tc_queue_close(e->work);
+    return NULL;
+}
+
+/* ---- encoder thread ---------------------------------------------------- */
+
+static void fan_out(void *opaque, int stream, const AVPacket *pkt)
+{
+    tc_engine *e = opaque;
+    for (int i = 0; i < e->n_outs; i++) tc_output_send(e->outs[i], stream, pkt);
+}
+
+static void want_key(void *opaque)
+{
+    tc_engine *e = opaque;
+    tc_encoder_request_keyframe(e->enc);
+}
+
+static void *encoder_thread(void *arg)
+{
+    tc_engine *e = arg;
+    void *slot;
+    int failed = 0;
+    while (tc_queue_get(e->work, &slot, -1) == TC_OK) {
+        tick_item *it = slot;
+        if (!failed) {
+            if (it->pic->buf[0]) {
+                av_frame_unref(e->last_pic);
+                av_frame_move_ref(e->last_pic, it->pic);
+                atomic_fetch_sub(&e->pics_in_flight, 1);
+            }
+            int r = tc_encoder_video(e->enc, e->last_pic, it->n);
+            if (r >= 0) r = tc_encoder_audio(e->enc, (const float *const *)it->audio, it->nb);
+            if (r < 0) {
+                tc_log(&log_ctx, TC_LOG_ERROR, "encoding failed at frame %lld: %s; stopping",
+                       (long long)it->n, tc_strerror(r));
+                failed = 1;
+                tc_engine_stop(e);
+            }
+        } else if (it->pic->buf[0]) {
+            av_frame_unref(it->pic);
+            atomic_fetch_sub(&e->pics_in_flight, 1);
+        }
+        tc_queue_try_put(e->free, it);
+    }
+    if (!failed) tc_encoder_flush(e->enc);
+    av_frame_unref(e->last_pic);
+    mark_finished(e);
+    return NULL;
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face,
+                     char *err, int errlen)
+{
+    *out = NULL;
+    if (cfg->channels < 1 || cfg->channels > MAX_CHANNELS || cfg->n_outputs < 1 ||
+        cfg->fps_num <= 0 || cfg->fps_den <= 0 || cfg->sample_rate <= 0 || !face) {
+        snprintf(err, (size_t)errlen, "invalid engine configuration (channels, fps, outputs or face)");
+        return TC_ERR_INVAL;
+    }
+    tc_engine *e = calloc(1, sizeof *e);
+    if (!e) return TC_ERR_NOMEM;
+    int r = TC_ERR_NOMEM;
+    e->cfg = *cfg;
+    e->cfg.outputs = NULL;
+    e->face = face;
+    e->clk = (tc_clock){ cfg->fps_num, cfg->fps_den, cfg->sample_rate };
+    e->max_samples = tc_clock_frame_samples(&e->clk, 0) + 1;
+    pthread_mutex_init(&e->face_lock, NULL);
+    pthread_mutex_init(&e->seg_lock, NULL);
+    pthread_mutex_init(&e->done_lock, NULL);
+    pthread_cond_init(&e->done_cond, NULL);
+
+    tc_encoder_config ec = {
+        cfg->width, cfg->height, cfg->pix_fmt, cfg->fps_num, cfg->fps_den,
+        cfg->sample_rate, cfg->channels, cfg->x264_preset, cfg->x264_tune,
+        cfg->video_bitrate, cfg->video_maxrate, cfg->video_bufsize, cfg->audio_bitrate,
+        cfg->keyint,
+    };
+    if ((r = tc_encoder_create(&e->enc, &ec, fan_out, e)) < 0) {
+        snprintf(err, (size_t)errlen, "cannot open the encoders: %s (see log)", tc_strerror(r));
+        goto fail;
+    }
+    r = TC_ERR_NOMEM;
+    if (!(e->last_pic = av_frame_alloc())) goto fail;
+
+    /* Two seconds of ticks in flight before the engine waits for the encoder. */
+    e->n_items = 2 * (cfg->fps_num + cfg->fps_den - 1) / cfg->fps_den + MAX_PICS_IN_FLIGHT;
+    if (!(e->items = calloc((size_t)e->n_items, sizeof *e->items))) goto fail;
+    if (tc_queue_create(&e->work, (size_t)e->n_items) < 0 ||
+        tc_queue_create(&e->free, (size_t)e->n_items) < 0)
+        goto fail;
+    for (int i = 0; i < e->n_items; i++) {
+        tick_item *it = &e->items[i];
+        if (!(it->pic = av_frame_alloc())) goto fail;
+        for (int c = 0; c < cfg->channels; c++)
+            if (!(it->audio[c] = calloc((size_t)e->max_samples, sizeof(float)))) goto fail;
+        tc_queue_try_put(e->free, it);
+    }
+
+    if (!(e->outs = calloc((size_t)cfg->n_outputs, sizeof *e->outs))) goto fail;
+    for (; e->n_outs < cfg->n_outputs; e->n_outs++) {
+        char name[16];
+        snprintf(name, sizeof name, "out%d", e->n_outs);
+        tc_output_config oc = { cfg->outputs[e->n_outs], name, cfg->out_queue,
+                                cfg->reconnect_min, cfg->reconnect_max, 0 };
+        r = tc_output_create(&e->outs[e->n_outs], &oc, tc_encoder_video_ctx(e->enc),
+                             tc_encoder_audio_ctx(e->enc), want_key, e, err, errlen);
+        if (r < 0) goto fail;
+    }
+
+    *out = e;
+    return TC_OK;
+fail:
+    tc_engine_destroy(e, 1);
+    return r;
+}
+
+int tc_engine_start(tc_engine *e)
+{
+    if (e->encoder_started || e->engine_started) return TC_ERR_INVAL;
+    if (pthread_create(&e->encoder_th, NULL, encoder_thread, e) != 0) return TC_ERR_IO;
+    e->encoder_started = 1;
+    if (pthread_create(&e->engine_th, NULL, engine_thread, e) != 0) {
+        tc_queue_close(e->work); /* lets the encoder thread finish */
+        return TC_ERR_IO;
+    }
+    e->engine_started = 1;
+    return TC_OK;
+}
+
+int tc_engine_enqueue(tc_engine *e, tc_segment *seg)
+{
+    if (!seg || (seg->n_samples > 0 && !seg->pcm) || seg->n_samples < 0) return TC_ERR_INVAL;
+    pthread_mutex_lock(&e->seg_lock);
+    int r = TC_ERR_AGAIN;
+    if (e->seg_count < SEGQ_CAP) {
+        e->segq[(e->seg_head + e->seg_count) % SEGQ_CAP] = *seg;
+        e->seg_count++;
+        atomic_store(&e->queued_segments, e->seg_count);
+        r = TC_OK;
+    }
+    pthread_mutex_unlock(&e->seg_lock);
+    return r;
+}
+
+void tc_engine_interrupt(tc_engine *e) { atomic_store(&e->interrupt_req, 1); }
+
+tc_face *tc_engine_set_face(tc_engine *e, tc_face *face)
+{
+    pthread_mutex_lock(&e->face_lock);
+    tc_face *old = e->face;
+    e->face = face;
+    pthread_mutex_unlock(&e->face_lock);
+    return old;
+}
+
+int tc_engine_wait(tc_engine *e, int timeout_ms)
+{
+    pthread_mutex_lock(&e->done_lock);
+    if (timeout_ms < 0) {
+        while (!e->finished) pthread_cond_wait(&e->done_cond, &e->done_lock);
+    } else if (!e->finished) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += timeout_ms / 1000;
+        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&e->done_cond, &e->done_lock, &ts);
+    }
+    int done = e->finished;
+    pthread_mutex_unlock(&e->done_lock);
+    return done ? TC_OK : TC_ERR_TIMEOUT;
+}
+
+void tc_engine_stop(tc_engine *e) { atomic_store(&e->stop, 1); }
+
+void tc_engine_close(tc_engine *e, int abort)
+{
+    tc_engine_stop(e);
+    if (e->engine_started) pthread_join(e->engine_th, NULL);
+    else if (e->work) tc_queue_close(e->work);
+    if (!e->engine_started && !e->encoder_started) mark_finished(e);
+    e->engine_started = 0;
+    if (e->encoder_started) pthread_join(e->encoder_th, NULL);
+    e->encoder_started = 0;
+    for (int i = 0; i < e->n_outs; i++) tc_output_close(e->outs[i], abort);
+}
+
+void tc_engine_destroy(tc_engine *e, int abort)
+{
+    if (!e) return;
+    tc_engine_close(e, abort);
+    for (int i = 0; i < e->n_outs; i++) tc_output_destroy(e->outs[i], abort);
+    free(e->outs);
+    tc_encoder_destroy(e->enc);
+    if (e->has_cur) segment_free(&e->cur);
+    tc_segment s;
+    while (pop_segment(e, &s)) segment_free(&s);
+    for (int i = 0; e->items && i < e->n_items; i++) {
+        av_frame_free(&e->items[i].pic);
+        for (int c = 0; c < MAX_CHANNELS; c++) free(e->items[i].audio[c]);
+    }
+    free(e->items);
+    av_frame_free(&e->last_pic);
+    tc_queue_destroy(e->work);
+    tc_queue_destroy(e->free);
+    pthread_cond_destroy(&e->done_cond);
+    pthread_mutex_destroy(&e->done_lock);
+    pthread_mutex_destroy(&e->seg_lock);
+    pthread_mutex_destroy(&e->face_lock);
+    free(e);
+}
+
+void tc_engine_get_stats(tc_engine *e, tc_engine_stats *st)
+{
+    st->frames = atomic_load(&e->frames);
+    st->late = atomic_load(&e->late);
+    st->dropped = atomic_load(&e->dropped);
+    st->samples = atomic_load(&e->samples);
+    st->speech_samples = atomic_load(&e->speech_samples);
+    st->segments_done = atomic_load(&e->seg_done);
+    st->segments_interrupted = atomic_load(&e->seg_interrupted);
+    st->queued_segments = atomic_load(&e->queued_segments);
+}
+
+int tc_engine_output_count(const tc_engine *e) { return e->n_outs; }
+
+void tc_engine_output_stats(tc_engine *e, int i, tc_output_stats *st)
+{
+    tc_output_get_stats(e->outs[i], st);
+}

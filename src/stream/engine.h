@@ -1,0 +1,116 @@
+/* engine.h — the stream engine: owns the timeline and never lets it break.
+ *
+ * Each tick n it takes frame_samples(n) samples of audio from the current
+ * speech segment (or silence), evaluates the segment's mouth track, renders
+ * the face for frame n and hands both to the encoder thread. Timestamps come
+ * only from the frame and sample counters (see core/clock.h).
+ *
+ * Live mode paces ticks with absolute sleeps; offline mode runs the same loop
+ * unpaced. When a live engine falls behind it keeps every frame of the
+ * timeline but skips rendering (repeating the previous picture, counted as
+ * dropped) until it is back on time; it never leaves a gap in pts.
+ *
+ * Threads (both owned here): "engine" (ticks, renders) and "encoder" (encodes,
+ * fans packets out to the outputs). They talk through a bounded queue of
+ * preallocated tick items. Drop policy: pictures are dropped when more than a
+ * few are waiting for the encoder (the encoder repeats the last one), audio
+ * never; if the encoder falls two seconds behind the engine waits for it
+ * (frames counted late). */
+#ifndef TC_ENGINE_H
+#define TC_ENGINE_H
+
+#include <stdint.h>
+
+#include "face/face.h"
+#include "stream/output.h"
+
+typedef struct tc_engine_config {
+    int width, height;
+    enum AVPixelFormat pix_fmt;
+    int fps_num, fps_den;
+    int sample_rate, channels;
+    const char *x264_preset, *x264_tune;
+    int64_t video_bitrate, video_maxrate, video_bufsize, audio_bitrate;
+    double keyint;
+    int live;                 /* 1: paced by the clock; 0: as fast as possible */
+    int64_t max_frames;       /* stop after this many frames; 0 = never */
+    const char *const *outputs; /* output specs; at least one */
+    int n_outputs;
+    int out_queue;
+    double reconnect_min, reconnect_max;
+} tc_engine_config;
+
+/* What happened to a segment, reported once from the engine thread. */
+typedef struct tc_segment_result {
+    int64_t start_frame;      /* first frame it played in (-1: never started) */
+    int64_t end_frame;        /* first frame after it */
+    int64_t start_sample;     /* timeline sample of its first sample */
+    int64_t samples_played;
+    int interrupted;          /* cut short by tc_engine_interrupt / destroy */
+} tc_segment_result;
+
+/* A piece of speech: mono float PCM at the engine's sample rate and a mouth
+ * track with one entry per frame from the segment's first frame (missing
+ * entries = mouth closed). Segments start on a frame boundary and play back
+ * to back. */
+typedef struct tc_segment {
+    float *pcm;               /* owned by the segment after enqueue */
+    int64_t n_samples;
+    tc_mouth *mouth;          /* owned; may be NULL */
+    int64_t n_mouth;
+    void (*on_done)(void *opaque, const tc_segment_result *r); /* engine thread; may be NULL */
+    void *opaque;
+} tc_segment;
+
+typedef struct tc_engine_stats {
+    int64_t frames;           /* ticks completed (= frames on the timeline) */
+    int64_t late;             /* ticks that started after their deadline */
+    int64_t dropped;          /* pictures not rendered/encoded fresh (repeated) */
+    int64_t samples;          /* audio samples on the timeline */
+    int64_t speech_samples;   /* of which speech */
+    int64_t segments_done, segments_interrupted;
+    int queued_segments;
+} tc_engine_stats;
+
+typedef struct tc_engine tc_engine;
+
+/* Build encoder and outputs (their threads start connecting at once).
+ * `face` is borrowed and must outlive the engine (tc_engine_set_face swaps
+ * it). The timeline starts with tc_engine_start, so segments can be queued
+ * for frame 0. */
+int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face,
+                     char *err, int errlen);
+/* Start the engine and encoder threads: frame 0 is now. Once only. */
+int tc_engine_start(tc_engine *e);
+
+/* Queue a segment; it plays from the next free tick. Takes ownership of the
+ * segment's buffers on success (the struct itself is copied). */
+int tc_engine_enqueue(tc_engine *e, tc_segment *seg);
+
+/* Stop the current segment at the next tick and drop the queued ones; their
+ * on_done reports interrupted = 1. */
+void tc_engine_interrupt(tc_engine *e);
+
+/* Replace the renderer from the next tick; returns the previous one, which
+ * the caller may destroy once this call has returned. */
+tc_face *tc_engine_set_face(tc_engine *e, tc_face *face);
+
+/* Wait up to timeout_ms (-1 = forever) for the engine to finish (max_frames
+ * produced, tc_engine_stop, or a fatal encoder error). TC_OK when it has,
+ * TC_ERR_TIMEOUT when not yet. */
+int tc_engine_wait(tc_engine *e, int timeout_ms);
+
+/* Ask the engine to stop at the next tick (thread- and signal-safe). */
+void tc_engine_stop(tc_engine *e);
+
+/* Stop, flush the encoder and finish every output (trailers). With `abort`,
+ * outputs are closed without waiting for their queues. Stats stay readable. */
+void tc_engine_close(tc_engine *e, int abort);
+/* Close (if not yet) and free. Accepts NULL. */
+void tc_engine_destroy(tc_engine *e, int abort);
+
+void tc_engine_get_stats(tc_engine *e, tc_engine_stats *st);
+int tc_engine_output_count(const tc_engine *e);
+void tc_engine_output_stats(tc_engine *e, int i, tc_output_stats *st);
+
+#endif

@@ -1,0 +1,362 @@
+/* test_engine.c — the engine's timeline, read back from real files.
+ *
+ * Every check decodes what the engine wrote (libavformat/libavcodec as the
+ * viewer): frame counts, continuous pts, exact audio length, where speech
+ * sits on the timeline, interrupts, and catch-up after a stall. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "face/face.h"
+#include "stream/engine.h"
+
+static char tmpdir[64];
+
+typedef struct readback {
+    int64_t video_frames;
+    int64_t first_pts, last_pts;  /* video, in frames */
+    int pts_gaps;                 /* consecutive video pts differing by != 1 */
+    int64_t audio_samples;        /* decoded, after priming is removed */
+    double audio_end;             /* end of the last audio packet minus video start, s */
+    float *rms;                   /* per video frame of audio, n = rms_frames */
+    int64_t rms_frames;
+    int width, height, sample_rate, channels;
+} readback;
+
+static void readback_free(readback *rb) { free(rb->rms); }
+
+/* Demux `path`, count video packets and their pts, decode all audio. */
+static void read_file(const char *path, int fps, readback *rb)
+{
+    memset(rb, 0, sizeof *rb);
+    AVFormatContext *ic = NULL;
+    assert_int_equal(avformat_open_input(&ic, path, NULL, NULL), 0);
+    assert_true(avformat_find_stream_info(ic, NULL) >= 0);
+    int vi = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    int ai = av_find_best_stream(ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    assert_true(vi >= 0 && ai >= 0);
+    AVStream *vs = ic->streams[vi], *as = ic->streams[ai];
+    rb->width = vs->codecpar->width;
+    rb->height = vs->codecpar->height;
+    rb->sample_rate = as->codecpar->sample_rate;
+    rb->channels = as->codecpar->ch_layout.nb_channels;
+
+    const AVCodec *dec = avcodec_find_decoder(as->codecpar->codec_id);
+    AVCodecContext *ac = avcodec_alloc_context3(dec);
+    avcodec_parameters_to_context(ac, as->codecpar);
+    ac->pkt_timebase = as->time_base;
+    assert_int_equal(avcodec_open2(ac, dec, NULL), 0);
+
+    size_t cap = 1 << 16;
+    rb->rms = calloc(cap, sizeof(float));
+    double *acc = calloc(cap, sizeof(double));
+    int64_t *cnt = calloc(cap, sizeof(int64_t));
+    int spf = rb->sample_rate / fps;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *fr = av_frame_alloc();
+    int64_t prev = -1, aend = AV_NOPTS_VALUE, vstart = AV_NOPTS_VALUE;
+    rb->first_pts = -1;
+    for (int eof = 0; !eof;) {
+        int r = av_read_frame(ic, pkt);
+        if (r < 0) { eof = 1; avcodec_send_packet(ac, NULL); }
+        else if (pkt->stream_index == vi) {
+            int64_t p = av_rescale_q(pkt->pts, vs->time_base, (AVRational){ 1, fps });
+            if (rb->first_pts < 0) { rb->first_pts = p; vstart = pkt->pts; }
+            if (prev >= 0 && p != prev + 1) rb->pts_gaps++;
+            prev = p;
+            rb->last_pts = p;
+            rb->video_frames++;
+            av_packet_unref(pkt);
+            continue;
+        } else if (pkt->stream_index == ai) {
+            aend = pkt->pts + pkt->duration;
+            avcodec_send_packet(ac, pkt);
+        }
+        av_packet_unref(pkt);
+        while (avcodec_receive_frame(ac, fr) == 0) {
+            const float *s = (const float *)fr->extended_data[0];
+            for (int i = 0; i < fr->nb_samples; i++) {
+                size_t f = (size_t)((rb->audio_samples + i) / spf);
+                if (f < cap) { acc[f] += (double)s[i] * s[i]; cnt[f]++; }
+            }
+            rb->audio_samples += fr->nb_samples;
+        }
+    }
+    rb->audio_end = aend * av_q2d(as->time_base) - vstart * av_q2d(vs->time_base);
+    rb->rms_frames = rb->audio_samples / spf;
+    for (int64_t f = 0; f < rb->rms_frames && f < (int64_t)cap; f++)
+        rb->rms[f] = cnt[f] ? (float)sqrt(acc[f] / (double)cnt[f]) : 0.0f;
+    free(acc);
+    free(cnt);
+    if (rb->rms_frames > (int64_t)cap) rb->rms_frames = (int64_t)cap;
+    av_frame_free(&fr);
+    av_packet_free(&pkt);
+    avcodec_free_context(&ac);
+    avformat_close_input(&ic);
+}
+
+static tc_engine_config base_cfg(const char **outs, int n_outs, int64_t frames, int live)
+{
+    tc_engine_config c = {
+        .width = 320, .height = 240, .pix_fmt = AV_PIX_FMT_YUV420P,
+        .fps_num = 30, .fps_den = 1, .sample_rate = 48000, .channels = 2,
+        .x264_preset = "ultrafast", .x264_tune = "zerolatency",
+        .video_bitrate = 500000, .audio_bitrate = 96000, .keyint = 1.0,
+        .live = live, .max_frames = frames, .outputs = outs, .n_outputs = n_outs,
+        .out_queue = 256, .reconnect_min = 0.5, .reconnect_max = 30,
+    };
+    return c;
+}
+
+static tc_face *make_face(const tc_engine_config *c)
+{
+    tc_face_config fc = { c->width, c->height, c->pix_fmt, c->fps_num, c->fps_den,
+                          TC_FACE_FIT_PAD, NULL, 1, 0 };
+    tc_face *f = NULL;
+    assert_int_equal(tc_face_create(&f, "vector", &fc), TC_OK);
+    return f;
+}
+
+static void run_engine(tc_engine_config *c, tc_segment *segs, int n_segs)
+{
+    tc_face *face = make_face(c);
+    tc_engine *e = NULL;
+    char err[256] = "";
+    int r = tc_engine_create(&e, c, face, err, sizeof err);
+    if (r) fail_msg("engine: %s", err);
+    for (int i = 0; i < n_segs; i++) assert_int_equal(tc_engine_enqueue(e, &segs[i]), TC_OK);
+    assert_int_equal(tc_engine_start(e), TC_OK);
+    assert_int_equal(tc_engine_wait(e, 60000), TC_OK);
+    tc_engine_stats st;
+    tc_engine_get_stats(e, &st);
+    assert_int_equal(st.frames, c->max_frames);
+    tc_engine_destroy(e, 0);
+    tc_face_destroy(face);
+}
+
+static tc_segment tone(double seconds, int sr, double hz, void (*done)(void *, const tc_segment_result *),
+                       tc_segment_result *res)
+{
+    tc_segment s = { 0 };
+    s.n_samples = (int64_t)(seconds * sr);
+    s.pcm = malloc((size_t)s.n_samples * sizeof(float));
+    for (int64_t i = 0; i < s.n_samples; i++) s.pcm[i] = 0.5f * (float)sin(2 * M_PI * hz * (double)i / sr);
+    s.on_done = done;
+    s.opaque = res;
+    return s;
+}
+
+static void record_done(void *opaque, const tc_segment_result *r)
+{
+    *(tc_segment_result *)opaque = *r;
+}
+
+static void test_file_timeline_exact(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/a.mp4", tmpdir);
+    const char *outs[] = { path };
+    tc_engine_config c = base_cfg(outs, 1, 150, 0);
+    run_engine(&c, NULL, 0);
+    readback rb;
+    read_file(path, 30, &rb);
+    assert_int_equal(rb.video_frames, 150);
+    assert_int_equal(rb.first_pts, 0);
+    assert_int_equal(rb.last_pts, 149);
+    assert_int_equal(rb.pts_gaps, 0);
+    /* Exactly 5.000 s of audio: the mp4 edit list hides the AAC priming and
+     * the last packet is as short as the audio it carries. */
+    assert_int_equal((int64_t)(rb.audio_end * 48000 + 0.5), 150 * 1600);
+    assert_int_equal(rb.width, 320);
+    assert_int_equal(rb.sample_rate, 48000);
+    assert_int_equal(rb.channels, 2);
+    readback_free(&rb);
+}
+
+static void test_44k1_and_formats(void **state)
+{
+    (void)state;
+    const char *ext[] = { "mkv", "ts" };
+    for (int i = 0; i < 2; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/b.%s", tmpdir, ext[i]);
+        const char *outs[] = { path };
+        tc_engine_config c = base_cfg(outs, 1, 60, 0);
+        c.sample_rate = 44100;
+        run_engine(&c, NULL, 0);
+        readback rb;
+        read_file(path, 30, &rb);
+        assert_int_equal(rb.video_frames, 60);
+        assert_int_equal(rb.pts_gaps, 0);
+        assert_int_equal(rb.sample_rate, 44100);
+        /* mkv/ts keep no end-trim for AAC: the last frame counts whole
+         * (up to 1024 samples = 23.2 ms at 44.1 kHz) — but never short. */
+        assert_true(rb.audio_end > 2.0 - 0.002 && rb.audio_end < 2.0 + 0.0235);
+        readback_free(&rb);
+    }
+}
+
+static void test_segment_plays_at_frame_zero(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/tone.mp4", tmpdir);
+    const char *outs[] = { path };
+    tc_engine_config c = base_cfg(outs, 1, 90, 0);
+    tc_segment_result r1 = { 0 }, r2 = { 0 };
+    /* 1.01 s: ends mid-frame 30, so the second starts on frame 31. */
+    tc_segment segs[2] = { tone(1.01, 48000, 440, record_done, &r1),
+                           tone(0.5, 48000, 660, record_done, &r2) };
+    run_engine(&c, segs, 2);
+    assert_int_equal(r1.start_frame, 0);
+    assert_int_equal(r1.end_frame, 31);
+    assert_int_equal(r1.samples_played, 48480);
+    assert_int_equal(r1.interrupted, 0);
+    assert_int_equal(r2.start_frame, 31);
+    assert_int_equal(r2.start_sample, 31 * 1600);
+    assert_int_equal(r2.end_frame, 31 + 15);
+
+    readback rb;
+    read_file(path, 30, &rb);
+    assert_int_equal((int64_t)(rb.audio_end * 48000 + 0.5), 90 * 1600);
+    for (int f = 1; f < 30; f++) assert_true(rb.rms[f] > 0.2f);   /* tone 1 */
+    for (int f = 32; f < 45; f++) assert_true(rb.rms[f] > 0.2f);  /* tone 2 */
+    for (int f = 47; f < 90; f++) assert_true(rb.rms[f] < 0.01f); /* silence */
+    readback_free(&rb);
+}
+
+static void test_interrupt_live(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/int.mkv", tmpdir);
+    const char *outs[] = { path };
+    tc_engine_config c = base_cfg(outs, 1, 45, 1);
+    tc_face *face = make_face(&c);
+    tc_engine *e = NULL;
+    char err[256];
+    assert_int_equal(tc_engine_create(&e, &c, face, err, sizeof err), TC_OK);
+    tc_segment_result r1 = { 0 }, r2 = { 0 };
+    tc_segment s1 = tone(3.0, 48000, 440, record_done, &r1), s2 = tone(1.0, 48000, 440, record_done, &r2);
+    assert_int_equal(tc_engine_enqueue(e, &s1), TC_OK);
+    assert_int_equal(tc_engine_enqueue(e, &s2), TC_OK);
+    assert_int_equal(tc_engine_start(e), TC_OK);
+    usleep(500000);
+    tc_engine_interrupt(e);
+    assert_int_equal(tc_engine_wait(e, 10000), TC_OK);
+    tc_engine_destroy(e, 0);
+    tc_face_destroy(face);
+
+    assert_int_equal(r1.interrupted, 1);
+    assert_true(r1.end_frame >= 13 && r1.end_frame <= 20);
+    assert_int_equal(r2.interrupted, 1);
+    assert_int_equal(r2.start_frame, -1);
+    readback rb;
+    read_file(path, 30, &rb);
+    assert_int_equal(rb.video_frames, 45);
+    for (int64_t f = r1.end_frame + 1; f < 40; f++) assert_true(rb.rms[f] < 0.01f);
+    readback_free(&rb);
+}
+
+static void stall_done(void *opaque, const tc_segment_result *r)
+{
+    (void)r;
+    usleep((useconds_t)(intptr_t)opaque);
+}
+
+static void test_live_catch_up_keeps_timeline(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/late.mp4", tmpdir);
+    const char *outs[] = { path };
+    tc_engine_config c = base_cfg(outs, 1, 60, 1);
+    /* A one-sample segment whose callback stalls the engine thread 400 ms. */
+    tc_segment s = { 0 };
+    s.n_samples = 1;
+    s.pcm = calloc(1, sizeof(float));
+    s.on_done = stall_done;
+    s.opaque = (void *)(intptr_t)400000;
+    tc_face *face = make_face(&c);
+    tc_engine *e = NULL;
+    char err[256];
+    assert_int_equal(tc_engine_create(&e, &c, face, err, sizeof err), TC_OK);
+    assert_int_equal(tc_engine_enqueue(e, &s), TC_OK);
+    int64_t t0 = tc_now_ns();
+    assert_int_equal(tc_engine_start(e), TC_OK);
+    assert_int_equal(tc_engine_wait(e, 10000), TC_OK);
+    int64_t took = tc_now_ns() - t0;
+    tc_engine_stats st;
+    tc_engine_get_stats(e, &st);
+    tc_engine_destroy(e, 0);
+    tc_face_destroy(face);
+
+    assert_int_equal(st.frames, 60);
+    assert_true(st.late >= 5);     /* ~12 frames were behind */
+    assert_true(st.dropped >= 3);  /* and some were not rendered fresh */
+    assert_true(took < 2300000000LL); /* caught up: still ~2 s in all */
+    readback rb;
+    read_file(path, 30, &rb);
+    assert_int_equal(rb.video_frames, 60);
+    assert_int_equal(rb.pts_gaps, 0);
+    assert_int_equal((int64_t)(rb.audio_end * 48000 + 0.5), 60 * 1600);
+    readback_free(&rb);
+}
+
+static void test_bad_config_is_refused(void **state)
+{
+    (void)state;
+    const char *outs[] = { "x.nosuchext" };
+    tc_engine_config c = base_cfg(outs, 1, 10, 0);
+    tc_face *face = make_face(&c);
+    tc_engine *e = (tc_engine *)1;
+    char err[256] = "";
+    assert_true(tc_engine_create(&e, &c, face, err, sizeof err) < 0);
+    assert_null(e);
+    assert_non_null(strstr(err, "nosuchext"));
+    c.n_outputs = 0;
+    assert_int_equal(tc_engine_create(&e, &c, face, err, sizeof err), TC_ERR_INVAL);
+    tc_face_destroy(face);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    av_log_set_level(AV_LOG_ERROR);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/tc-engine-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_file_timeline_exact),
+        cmocka_unit_test(test_44k1_and_formats),
+        cmocka_unit_test(test_segment_plays_at_frame_zero),
+        cmocka_unit_test(test_interrupt_live),
+        cmocka_unit_test(test_live_catch_up_keeps_timeline),
+        cmocka_unit_test(test_bad_config_is_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
