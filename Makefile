@@ -1,0 +1,44 @@
+# talkcast — the commands a user needs. Each installs what it needs first.
+#   make demo    stream the avatar to a private RTMP server and record it
+#   make test    build (normal + sanitizers) and run every test
+#   make bench   measure against the ffmpeg baseline
+BUILD  ?= build
+ASAN   ?= build-asan
+WERROR ?= false
+
+.PHONY: all deps build build-asan test unit demo bench format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) -Dwerror=$(WERROR)
+
+$(ASAN)/build.ninja:
+	meson setup $(ASAN) -Dwerror=$(WERROR) -Db_sanitize=address,undefined -Db_lundef=false
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: deps $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+
+test: build build-asan
+	scripts/test.sh $(BUILD) $(ASAN)
+
+unit: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+demo: build
+	scripts/demo.sh $(BUILD)/talkcast
+
+bench: build
+	bench/run.sh $(BUILD)/talkcast
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

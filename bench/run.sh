@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# run.sh TALKCAST — every benchmark, side by side with its baseline in the
+# same run; results printed as a table and merged into bench/results.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TALKCAST_BIN=${1:-build/talkcast}
+bash bench/idle_vs_ffmpeg.sh

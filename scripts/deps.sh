@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# deps.sh — install every Debian package talkcast needs to build, test, bench
+# and demo. Idempotent: when everything is present it only checks (well under
+# a second). Uses sudo when not root. Services that packages would start
+# (nginx, rabbitmq) are kept from starting: talkcast's tests run private
+# instances on loopback, never system-wide ones.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  gcc make meson ninja-build pkg-config
+  # libraries
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+  libcairo2-dev
+  # tests
+  libcmocka-dev python3
+  # real parts the tests and the demo run: viewer/baseline and the RTMP server
+  ffmpeg nginx-light libnginx-mod-rtmp
+  # benchmarks: CPU and peak RSS of whole processes
+  time
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+echo "deps.sh: installing ${missing[*]}" >&2
+# Keep package scripts from starting system services during the install.
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  added_policy=1
+fi
+cleanup() { [ "$added_policy" = 1 ] && $SUDO rm -f "$policy"; }
+trap cleanup EXIT
+
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps.sh: done" >&2

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# test.sh BUILD ASAN — run every test: the unit tests in the normal build and
+# again under AddressSanitizer + UBSan, then the integration tests against
+# real servers on loopback. Counts individual test cases (cmocka cases and
+# integration scripts) and ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+ASAN=${2:-build-asan}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+passed=0
+failed=0
+
+# count_meson DIR LABEL: sum the cmocka cases of one meson test run.
+count_meson() {
+  local dir=$1 label=$2
+  meson test -C "$dir" --no-rebuild --suite unit --print-errorlogs >"$dir/unit-test.out" 2>&1
+  local counts
+  counts=$(python3 scripts/count_tests.py "$dir/meson-logs/testlog.json" "$label")
+  echo "$counts" | grep -E '^(PASS|FAIL)' || true
+  local p f
+  p=$(echo "$counts" | awk '/^TOTAL/ {print $2}')
+  f=$(echo "$counts" | awk '/^TOTAL/ {print $3}')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-1}))
+}
+
+echo "== unit tests ($BUILD)"
+count_meson "$BUILD" unit
+echo "== unit tests under ASan+UBSan ($ASAN)"
+count_meson "$ASAN" asan
+
+echo "== integration tests"
+export TALKCAST_BIN=$PWD/$BUILD/talkcast
+int_out=$(mktemp)
+bash tests/run-integration.sh 2>&1 | tee "$int_out"
+ip=$(grep -cE '^PASS' "$int_out" || true)
+if_=$(grep -cE '^FAIL' "$int_out" || true)
+rm -f "$int_out"
+passed=$((passed + ip))
+failed=$((failed + if_))
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
