@@ -48,6 +48,7 @@ static void print_usage(FILE *f)
             "Commands:\n"
             "  run            stream the avatar to every --out until stopped (or --duration)\n"
             "  config check   print the effective configuration (secrets masked) and check it\n"
+            "  config example print a commented .env with every key at its default\n"
             "  help COMMAND   show the options of COMMAND\n\n"
             "Configuration comes from CLI flags, then TALKCAST_* environment variables, then a\n"
             "./.env file (or the file named by TALKCAST_ENV_FILE), then defaults.\n"
@@ -213,8 +214,12 @@ out:
 
 static int cmd_config(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "example")) {
+        tc_config_print_example(stdout);
+        return 0;
+    }
     if (argc < 2 || strcmp(argv[1], "check") != 0) {
-        fprintf(stderr, "Usage: talkcast config check [OPTIONS]\n");
+        fprintf(stderr, "Usage: talkcast config check [OPTIONS] | talkcast config example\n");
         return 2;
     }
     tc_config cfg;

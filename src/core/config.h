@@ -103,6 +103,8 @@ int tc_config_validate(const tc_config *c, char *err, size_t errlen);
 
 /* `--help` text of every option, grouped, with env var and default. */
 void tc_config_print_help(FILE *f);
+/* A commented .env with every key at its default (what .env.example holds). */
+void tc_config_print_example(FILE *f);
 /* The effective config as KEY=value lines, secrets masked as "***". */
 void tc_config_dump(const tc_config *c, FILE *f);
 

@@ -30,6 +30,16 @@ static void callback(void *avcl, int level, const char *fmt, va_list vl)
 
     const AVClass *cls = avcl ? *(const AVClass **)avcl : NULL;
     const char *inst = cls && cls->item_name ? cls->item_name(avcl) : NULL;
+    /* Connection failures of protocols are reported once by the output that
+     * owns them (with back-off and a masked URL); libav's own lines about
+     * them — one per attempt — only belong in the debug log. */
+    static const char *const quiet[] = { "tcp", "rtmp", "rtmps", "tls", "udp", "srt", "rtmpt" };
+    for (size_t i = 0; inst && i < sizeof quiet / sizeof quiet[0]; i++)
+        if (!strcmp(inst, quiet[i])) lvl = TC_LOG_DEBUG;
+    if (lvl > tc_log_get_level()) {
+        pending_len = 0;
+        return;
+    }
     tc_log_ctx ctx = { "libav", inst };
     if (pending_len) tc_log(&ctx, lvl, "%s", pending);
     pending_len = 0;
