@@ -44,6 +44,7 @@ int tc_face_create(tc_face **out, const char *name, const tc_face_config *cfg)
     }
     int r = vt->init(f->priv, cfg);
     if (r < 0) {
+        vt->uninit(f->priv);
         free(f->priv);
         free(f);
         return r;

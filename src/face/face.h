@@ -56,7 +56,9 @@ typedef struct tc_face_vtable {
     int (*init)(void *priv, const tc_face_config *cfg);
     /* Fill `out` with a reference to the picture for frame `n`. */
     int (*render)(void *priv, int64_t n, const tc_mouth *mouth, AVFrame *out, int *changed);
-    void (*uninit)(void *priv); /* release everything init acquired; called once */
+    /* Release everything init acquired. Called exactly once, also after an
+     * init that failed part-way, so it must cope with a half-built state. */
+    void (*uninit)(void *priv);
 } tc_face_vtable;
 
 /* Create the renderer called `name` ("vector", "image", "video"). Returns 0 or
