@@ -265,6 +265,20 @@ static void test_env_example_complete(void **state)
         snprintf(key, sizeof key, "%s=%s\n", o[i].env, o[i].def);
         if (!strstr(text, key)) fail_msg(".env.example lacks '%s=%s' with its default", o[i].env, o[i].def);
     }
+    /* the README's configuration table names every key too */
+    snprintf(path, sizeof path, "%s/README.md", src);
+    static char readme[1 << 17];
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(readme, 1, sizeof readme - 1, f);
+    readme[n] = '\0';
+    fclose(f);
+    for (size_t i = 0; i < count; i++) {
+        char key[96];
+        snprintf(key, sizeof key, "| `%s` | `--%s` |", o[i].env, o[i].name);
+        if (!strstr(readme, key)) fail_msg("README.md's configuration table lacks %s", o[i].env);
+    }
+    snprintf(path, sizeof path, "%s/.env.example", src);
     /* and the example itself loads cleanly */
     tc_config c;
     assert_int_equal(tc_config_init(&c), TC_OK);
