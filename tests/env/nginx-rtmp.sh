@@ -31,7 +31,7 @@ free_port() {
 
 # port_open PORT: does something accept TCP connections there?
 port_open() {
-  timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+  timeout --foreground 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
 # master_pid: the running master's pid, or nothing.
@@ -58,6 +58,8 @@ pid $dir/nginx.pid;
 error_log $dir/logs/error.log info;
 events { worker_connections 256; }
 rtmp {
+  # Without this the module opens the system-wide access log.
+  access_log $dir/logs/rtmp-access.log;
   server {
     listen 127.0.0.1:$port;
     chunk_size 4096;

@@ -1,29 +1,52 @@
 #!/usr/bin/env bash
-# cli — --version, --help and run --help are real; bad input gets a clear
-# error and exit code 2; config check masks secrets.
+# cli — what a user sees first: --version names a version and the encoders;
+# --help and run --help exit 0 and document the main options; bad input is
+# refused before anything starts, exit code 2 and a message that names the
+# culprit (the option, the value, the variable); config check masks secrets.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
-"$TC_BIN" --version | grep -qE '^talkcast [0-9]+\.[0-9]+' || fail "--version"
-"$TC_BIN" --version | grep -q 'libx264' || fail "--version does not name the encoders"
-"$TC_BIN" --help | grep -q 'run' || fail "--help"
-h=$("$TC_BIN" run --help)
-for w in --out --duration --avatar --fps --sample-rate --x264-preset TALKCAST_OUTPUTS; do
-  grep -q -- "$w" <<<"$h" || fail "run --help lacks $w"
+NAME=cli
+need python3
+tc_tmpdir
+TC=$(tc_bin)
+cd "$T"   # a stray output file must not land in the repo
+
+# expect RC LABEL REGEX CMD...: CMD exits RC and its stderr matches REGEX.
+expect() {
+  local want=$1 label=$2 re=$3 rc=0
+  shift 3
+  "$@" >"$T/out" 2>"$T/err" || rc=$?
+  [ "$rc" = "$want" ] || fail $NAME "$label: exit $rc, want $want (stderr: $(head -c 300 "$T/err"))"
+  grep -qE -- "$re" "$T/err" || fail $NAME "$label: stderr does not match /$re/: $(head -c 300 "$T/err")"
+  note "$label: exit $rc: $(head -n 1 "$T/err")"
+}
+
+v=$("$TC" --version) || fail $NAME "--version exited non-zero"
+grep -qE '^talkcast [0-9]+\.[0-9]+' <<<"$v" || fail $NAME "--version prints no version: $v"
+grep -q libx264 <<<"$v" || fail $NAME "--version does not name the encoders: $v"
+h=$("$TC" --help) || fail $NAME "--help exited non-zero"
+for w in run --out --duration --avatar; do
+  grep -q -- "$w" <<<"$h" || fail $NAME "--help does not mention $w"
 done
-set +e
-"$TC_BIN" run --widht 640 -o x.mp4 2>"$T/e1"; r1=$?
-"$TC_BIN" run --width 641 -o x.mp4 2>"$T/e2"; r2=$?
-"$TC_BIN" run --duration 1 2>"$T/e3"; r3=$?
-"$TC_BIN" run --avatar /nonexistent.png -o "$T/y.mp4" --duration 1 2>"$T/e4"; r4=$?
-"$TC_BIN" bogus 2>"$T/e5"; r5=$?
-TALKCAST_FPS=abc "$TC_BIN" config check 2>"$T/e6"; r6=$?
-set -e
-[ $r1 = 2 ] && grep -q "did you mean --width" "$T/e1" || fail "unknown option: rc=$r1 $(cat "$T/e1")"
-[ $r2 = 2 ] && grep -q "odd" "$T/e2" || fail "odd width: rc=$r2 $(cat "$T/e2")"
-[ $r3 = 2 ] && grep -q "no output" "$T/e3" || fail "no output: rc=$r3 $(cat "$T/e3")"
-[ $r4 = 2 ] && grep -q "nonexistent" "$T/e4" || fail "missing avatar: rc=$r4 $(cat "$T/e4")"
-[ $r5 = 2 ] || fail "unknown command rc=$r5"
-[ $r6 = 2 ] && grep -q "TALKCAST_FPS" "$T/e6" || fail "bad env: rc=$r6 $(cat "$T/e6")"
-out=$("$TC_BIN" config check --out rtmp://u:pw@127.0.0.1/live/secretkey)
-grep -q "secretkey\|:pw@" <<<"$out" && fail "config check printed a secret"
-grep -q "TALKCAST_OUTPUTS=rtmp://u:\*\*\*@127.0.0.1/live/\*\*\*" <<<"$out" || fail "config check: $out"
-echo "PASS: cli"
+h=$("$TC" run --help) || fail $NAME "run --help exited non-zero"
+for w in --out --duration --avatar --width --height --fps --sample-rate --pace --log-level; do
+  grep -q -- "$w" <<<"$h" || fail $NAME "run --help does not mention $w"
+done
+
+expect 2 "unknown option" "'?--no-such-option'?" "$TC" run --no-such-option -o x.mp4
+expect 2 "misspelt option" "did you mean --width" "$TC" run --widht 640 -o x.mp4
+expect 2 "odd width" "width.*13" "$TC" run --width 13 -o x.mp4
+expect 2 "missing value" "--width" "$TC" run --width
+expect 2 "negative duration" "duration" "$TC" run --duration -3 -o x.mp4
+expect 2 "bad sample rate" "sample.rate" "$TC" run --sample-rate 12345 -o x.mp4
+expect 2 "no output" "no output" "$TC" run --duration 1
+expect 2 "missing avatar" "/nonexistent\.png" "$TC" run --avatar /nonexistent.png -o x.mp4 --duration 1
+expect 2 "unknown command" "bogus" "$TC" bogus
+expect 2 "bad environment value" "TALKCAST_FPS" env TALKCAST_FPS=abc "$TC" config check
+[ ! -e x.mp4 ] || fail $NAME "a refused command still created its output file"
+
+out=$("$TC" config check --out rtmp://u:pw@127.0.0.1/live/secretkey) || fail $NAME "config check exited non-zero"
+if grep -qE 'secretkey|:pw@' <<<"$out"; then fail $NAME "config check printed a secret"; fi
+grep -q 'rtmp://u:\*\*\*@127.0.0.1/live/\*\*\*' <<<"$out" || fail $NAME "config check does not show the masked URL"
+pass $NAME
