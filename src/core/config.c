@@ -22,13 +22,18 @@ static const char *const level_names[] = { "error", "warn", "info", "debug", NUL
 static const char *const pix_fmts[] = { "yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12", NULL };
 
 /* Groups, in --help order; each option names its group by index. */
-static const char *const groups[] = { "Video", "Audio", "Avatar", "Encoder", "Outputs", "Run", "Logging" };
-enum { G_VIDEO, G_AUDIO, G_AVATAR, G_ENC, G_OUT, G_RUN, G_LOG };
+static const char *const groups[] = { "Video", "Audio", "Avatar", "Speech", "Encoder", "Outputs", "Run", "Logging" };
+enum { G_VIDEO, G_AUDIO, G_AVATAR, G_TTS, G_ENC, G_OUT, G_RUN, G_LOG };
+static const char *const tts_names[] = { "espeak", "openai", "elevenlabs", NULL };
+static const char *const tts_fallbacks[] = { "", "none", "espeak", "openai", "elevenlabs", NULL };
+static const char *const tts_formats[] = { "wav", "pcm", "mp3", "opus", NULL };
 
 typedef struct opt_ext { tc_option o; int group; } opt_ext;
 
 #define O(name, sn, env, type, off, off2, def, mn, mx, ch, grp, help) \
     { { name, sn, env, type, off, off2, def, mn, mx, ch, help, 0 }, grp }
+#define SECRET(name, env, off, grp, help) \
+    { { name, 0, env, TC_OPT_STRING, off, 0, "", 0, 0, NULL, help, 1 }, grp }
 
 static const opt_ext options[] = {
     O("width", 0, "TALKCAST_WIDTH", TC_OPT_INT, OFF(width), 0, "1280", 16, 7680, NULL, G_VIDEO,
@@ -51,6 +56,36 @@ static const opt_ext options[] = {
       65536, NULL, G_AVATAR, "video loops up to this size (decoded) are kept in memory"),
     O("seed", 0, "TALKCAST_SEED", TC_OPT_UINT32, OFF(seed), 0, "0", 0, 4294967295.0, NULL, G_AVATAR,
       "seed for idle life (blinks); 0 = random"),
+    O("tts", 0, "TALKCAST_TTS", TC_OPT_ENUM, OFF(tts), 0, "espeak", 0, 0, tts_names, G_TTS,
+      "speech provider: espeak (offline), openai (OpenAI-compatible API), elevenlabs"),
+    O("tts-fallback", 0, "TALKCAST_TTS_FALLBACK", TC_OPT_ENUM, OFF(tts_fallback), 0, "", 0, 0, tts_fallbacks,
+      G_TTS, "provider that speaks when the primary fails for good; empty for none"),
+    O("voice", 0, "TALKCAST_VOICE", TC_OPT_STRING, OFF(voice), 0, "", 0, 0, NULL, G_TTS,
+      "voice (espeak: en-us, de, …; openai: alloy, nova, …); empty = provider default"),
+    O("tts-rate", 0, "TALKCAST_TTS_RATE", TC_OPT_INT, OFF(tts_rate), 0, "0", 0, 450, NULL, G_TTS,
+      "speaking rate in words per minute (80-450); 0 = the voice's own"),
+    O("tts-pitch", 0, "TALKCAST_TTS_PITCH", TC_OPT_INT, OFF(tts_pitch), 0, "-1", -1, 100, NULL, G_TTS,
+      "pitch 0-100; -1 = the voice's own"),
+    O("tts-volume", 0, "TALKCAST_TTS_VOLUME", TC_OPT_INT, OFF(tts_volume), 0, "100", 0, 200, NULL, G_TTS,
+      "espeak volume 0-200"),
+    O("tts-ssml", 0, "TALKCAST_TTS_SSML", TC_OPT_BOOL, OFF(tts_ssml), 0, "0", 0, 0, NULL, G_TTS,
+      "interpret SSML markup in messages (off: text is plain text)"),
+    O("tts-max-chars", 0, "TALKCAST_TTS_MAX_CHARS", TC_OPT_INT, OFF(tts_max_chars), 0, "5000", 1, 100000,
+      NULL, G_TTS, "longest message, in characters, after cleaning"),
+    O("tts-url", 0, "TALKCAST_TTS_URL", TC_OPT_STRING, OFF(tts_url), 0, "", 0, 0, NULL, G_TTS,
+      "HTTP provider base URL (e.g. http://127.0.0.1:8000); empty = the provider's public API"),
+    SECRET("tts-api-key", "TALKCAST_TTS_API_KEY", OFF(tts_api_key), G_TTS,
+           "HTTP provider API key (secret: never printed or logged)"),
+    O("tts-model", 0, "TALKCAST_TTS_MODEL", TC_OPT_STRING, OFF(tts_model), 0, "", 0, 0, NULL, G_TTS,
+      "HTTP provider model; empty = provider default (tts-1, eleven_multilingual_v2)"),
+    O("tts-format", 0, "TALKCAST_TTS_FORMAT", TC_OPT_ENUM, OFF(tts_format), 0, "wav", 0, 0, tts_formats,
+      G_TTS, "audio format asked of HTTP providers"),
+    O("tts-timeout", 0, "TALKCAST_TTS_TIMEOUT", TC_OPT_DOUBLE, OFF(tts_timeout), 0, "30", 0.1, 600, NULL,
+      G_TTS, "seconds a whole HTTP request may take"),
+    O("tts-connect-timeout", 0, "TALKCAST_TTS_CONNECT_TIMEOUT", TC_OPT_DOUBLE, OFF(tts_connect_timeout), 0,
+      "5", 0.1, 120, NULL, G_TTS, "seconds to connect to an HTTP provider"),
+    O("tts-retries", 0, "TALKCAST_TTS_RETRIES", TC_OPT_INT, OFF(tts_retries), 0, "3", 0, 20, NULL, G_TTS,
+      "retries on time-outs, 429 and 5xx (exponential back-off, honours Retry-After)"),
     O("x264-preset", 0, "TALKCAST_X264_PRESET", TC_OPT_STRING, OFF(x264_preset), 0, "veryfast", 0, 0,
       NULL, G_ENC, "libx264 preset (ultrafast … veryslow)"),
     O("x264-tune", 0, "TALKCAST_X264_TUNE", TC_OPT_STRING, OFF(x264_tune), 0, "zerolatency", 0, 0,
@@ -86,7 +121,8 @@ static const opt_ext options[] = {
 /* pix-fmt and log-level are enums whose value is kept as a string. */
 static int enum_as_string(const tc_option *o)
 {
-    return o->offset == OFF(pix_fmt) || o->offset == OFF(log_level);
+    return o->offset == OFF(pix_fmt) || o->offset == OFF(log_level) || o->offset == OFF(tts) ||
+           o->offset == OFF(tts_fallback) || o->offset == OFF(tts_format);
 }
 
 const tc_option *tc_config_options(size_t *count)
@@ -506,9 +542,23 @@ int tc_config_load_dotenv(tc_config *c, const char *path, int optional, char *er
     return r;
 }
 
+static int parse_args(tc_config *c, int argc, char *const *argv, int *next, char *err, size_t errlen,
+                      int list_from_cli);
+
 int tc_config_parse_args(tc_config *c, int argc, char *const *argv, int *next, char *err, size_t errlen)
 {
-    int list_from_cli = 0, i;
+    return parse_args(c, argc, argv, next, err, errlen, 0);
+}
+
+int tc_config_parse_args_more(tc_config *c, int argc, char *const *argv, int *next, char *err, size_t errlen)
+{
+    return parse_args(c, argc, argv, next, err, errlen, 1);
+}
+
+static int parse_args(tc_config *c, int argc, char *const *argv, int *next, char *err, size_t errlen,
+                      int list_from_cli)
+{
+    int i;
     for (i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--")) { i++; break; }
@@ -648,8 +698,9 @@ void tc_config_dump(const tc_config *c, FILE *f)
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const tc_option *o = &options[i].o;
         fprintf(f, "%s=", o->env);
-        if (o->secret) {
-            fprintf(f, "***\n");
+        if (o->secret) { /* say whether it is set, never what it is */
+            const char *v = *(char *const *)(base + o->offset);
+            fprintf(f, "%s\n", v && *v ? "***" : "");
             continue;
         }
         switch (o->type) {

@@ -44,6 +44,22 @@ typedef struct tc_config {
     int out_queue;            /* packets buffered per output before dropping */
     double reconnect_min;     /* first back-off, seconds (0.5) */
     double reconnect_max;     /* back-off cap, seconds (30) */
+    /* speech */
+    char *tts;                /* espeak | openai | elevenlabs */
+    char *tts_fallback;       /* "" or a provider name */
+    char *voice;              /* provider voice; "" = provider default */
+    int tts_rate;             /* words per minute (80..450), 0 = voice default */
+    int tts_pitch;            /* 0..100, -1 = voice default */
+    int tts_volume;           /* 0..200 */
+    int tts_ssml;             /* bool: interpret SSML */
+    int tts_max_chars;        /* longest message accepted */
+    char *tts_url;            /* HTTP provider base URL; "" = the provider's */
+    char *tts_api_key;        /* secret */
+    char *tts_model;          /* HTTP provider model; "" = the provider's default */
+    char *tts_format;         /* wav|pcm|mp3|opus */
+    double tts_timeout;       /* seconds for a whole request */
+    double tts_connect_timeout;
+    int tts_retries;
     /* run */
     double duration;          /* seconds; 0 = run until stopped */
     int pace;                 /* tc_pace */
@@ -93,6 +109,10 @@ int tc_config_load_env(tc_config *c, char *const *envp, char *err, size_t errlen
  * bools. Stops at the first non-option argument; *next gets its index.
  * A repeated list option appends; the first CLI use replaces earlier sources. */
 int tc_config_parse_args(tc_config *c, int argc, char *const *argv, int *next, char *err, size_t errlen);
+
+/* Like tc_config_parse_args, but a list option keeps appending to what
+ * earlier calls gave (for commands that mix options and words). */
+int tc_config_parse_args_more(tc_config *c, int argc, char *const *argv, int *next, char *err, size_t errlen);
 
 /* Defaults, then .env (dotenv_path, optional), then envp, then argv. */
 int tc_config_load(tc_config *c, const char *dotenv_path, char *const *envp,
