@@ -115,7 +115,11 @@ static void close_muxer(tc_output *o, int write_trailer)
         if (r < 0) tc_log(&o->log, TC_LOG_WARN, "finishing %s failed: %s", o->fmt.display, av_err2str(r));
     }
     if (o->oc->pb) {
-        o->bytes_before += avio_tell(o->oc->pb) > 0 ? avio_tell(o->oc->pb) : 0;
+        /* A file's size, not its position: faststart leaves the position
+         * after the moved index, near the start. */
+        int64_t n = o->fmt.is_network ? -1 : avio_size(o->oc->pb);
+        if (n < 0) n = avio_tell(o->oc->pb);
+        o->bytes_before += n > 0 ? n : 0;
         atomic_store(&o->bytes, o->bytes_before);
         avio_closep(&o->oc->pb);
     }

@@ -316,6 +316,32 @@ static void test_live_catch_up_keeps_timeline(void **state)
     readback_free(&rb);
 }
 
+static void test_switch_face_mid_stream(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/switch.mkv", tmpdir);
+    const char *outs[] = { path };
+    tc_engine_config c = base_cfg(outs, 1, 45, 1);
+    tc_face *face = make_face(&c), *other = make_face(&c);
+    tc_engine *e = NULL;
+    char err[256];
+    assert_int_equal(tc_engine_create(&e, &c, face, err, sizeof err), TC_OK);
+    assert_int_equal(tc_engine_start(e), TC_OK);
+    usleep(500000);
+    tc_face *old = tc_engine_set_face(e, other);
+    assert_ptr_equal(old, face);
+    tc_face_destroy(old); /* safe at once: the engine no longer uses it */
+    assert_int_equal(tc_engine_wait(e, 10000), TC_OK);
+    tc_engine_destroy(e, 0);
+    tc_face_destroy(other);
+    readback rb;
+    read_file(path, 30, &rb);
+    assert_int_equal(rb.video_frames, 45);
+    assert_int_equal(rb.pts_gaps, 0);
+    readback_free(&rb);
+}
+
 static void test_bad_config_is_refused(void **state)
 {
     (void)state;
@@ -356,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_segment_plays_at_frame_zero),
         cmocka_unit_test(test_interrupt_live),
         cmocka_unit_test(test_live_catch_up_keeps_timeline),
+        cmocka_unit_test(test_switch_face_mid_stream),
         cmocka_unit_test(test_bad_config_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
