@@ -5,3 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TALKCAST_BIN=${1:-build/talkcast}
 bash bench/idle_vs_ffmpeg.sh
+BUILD=$(dirname "$TALKCAST_BIN") bash bench/tts.sh

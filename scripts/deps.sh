@@ -17,8 +17,8 @@ PACKAGES=(
   libcmocka-dev python3
   # real parts the tests and the demo run: viewer/baseline and the RTMP server
   ffmpeg nginx-light libnginx-mod-rtmp
-  # benchmarks: CPU and peak RSS of whole processes
-  time
+  # benchmarks: CPU and peak RSS of whole processes; the espeak-ng CLI as a baseline
+  time espeak-ng
 )
 
 missing=()
