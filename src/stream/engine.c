@@ -188,7 +188,7 @@ static void *engine_thread(void *arg)
         tc_mouth mouth;
         mix_tick(e, it, n, &mouth);
 
-        if (n > 0 && (skip_render || atomic_load(&e->pics_in_flight) >= MAX_PICS_IN_FLIGHT)) {
+        if (n > 0 && e->cfg.live && (skip_render || atomic_load(&e->pics_in_flight) >= MAX_PICS_IN_FLIGHT)) {
             atomic_fetch_add(&e->dropped, 1);
         } else {
             int changed = 0;
@@ -301,8 +301,11 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
     r = TC_ERR_NOMEM;
     if (!(e->last_pic = av_frame_alloc())) goto fail;
 
-    /* Two seconds of ticks in flight before the engine waits for the encoder. */
-    e->n_items = 2 * (cfg->fps_num + cfg->fps_den - 1) / cfg->fps_den + MAX_PICS_IN_FLIGHT;
+    /* Live: two seconds of ticks in flight before the engine waits for the
+     * encoder (pictures beyond MAX_PICS_IN_FLIGHT are dropped meanwhile).
+     * Offline: the engine simply waits, so no picture is ever dropped. */
+    e->n_items = cfg->live ? 2 * (cfg->fps_num + cfg->fps_den - 1) / cfg->fps_den + MAX_PICS_IN_FLIGHT
+                           : MAX_PICS_IN_FLIGHT;
     if (!(e->items = calloc((size_t)e->n_items, sizeof *e->items))) goto fail;
     if (tc_queue_create(&e->work, (size_t)e->n_items) < 0 ||
         tc_queue_create(&e->free, (size_t)e->n_items) < 0)

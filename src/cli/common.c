@@ -1,0 +1,95 @@
+/* common.c — configuration loading and conversion shared by the commands. */
+#include "cli/cli.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavutil/pixdesc.h>
+
+extern char **environ;
+
+static int finish(tc_config *cfg, int r, const char *err)
+{
+    if (r == TC_OK) {
+        char verr[512] = "";
+        r = tc_config_validate(cfg, verr, sizeof verr);
+        if (r < 0) err = verr;
+        if (r < 0) {
+            fprintf(stderr, "talkcast: %s\n", err);
+            return 2;
+        }
+    }
+    if (r < 0) {
+        fprintf(stderr, "talkcast: %s\n", err && err[0] ? err : tc_strerror(r));
+        return 2;
+    }
+    tc_log_level lvl;
+    if (tc_log_level_parse(cfg->log_level, &lvl) == TC_OK) tc_log_set_level(lvl);
+    return 0;
+}
+
+int tc_cli_load_config(tc_config *cfg, int argc, char **argv, int *next)
+{
+    char err[512] = "";
+    const char *envfile = getenv("TALKCAST_ENV_FILE");
+    int r = tc_config_load(cfg, envfile ? envfile : ".env", environ, argc, argv, next, err, sizeof err);
+    return finish(cfg, r, err);
+}
+
+int tc_cli_load_config_mixed(tc_config *cfg, int argc, char **argv, char **words, int max, int *n_words)
+{
+    char err[512] = "";
+    const char *envfile = getenv("TALKCAST_ENV_FILE");
+    int r = tc_config_load(cfg, envfile ? envfile : ".env", environ, 0, NULL, NULL, err, sizeof err);
+    /* outputs of a command like `say` come from its own -o only */
+    if (r == TC_OK) r = tc_config_set(cfg, "out", "", err, sizeof err);
+    *n_words = 0;
+    for (int i = 0; r == TC_OK && i < argc;) {
+        int next = 0;
+        r = tc_config_parse_args_more(cfg, argc - i, argv + i, &next, err, sizeof err);
+        i += next;
+        if (r == TC_OK && i < argc) {
+            if (*n_words < max) words[*n_words] = argv[i];
+            (*n_words)++;
+            i++;
+        }
+    }
+    return finish(cfg, r, err);
+}
+
+tc_tts_config tc_cli_tts_config(const tc_config *c)
+{
+    tc_tts_config t = {
+        .sample_rate = c->sample_rate, .voice = c->voice, .rate = c->tts_rate, .pitch = c->tts_pitch,
+        .volume = c->tts_volume, .ssml = c->tts_ssml, .max_chars = c->tts_max_chars,
+        .base_url = c->tts_url, .api_key = c->tts_api_key, .model = c->tts_model, .format = c->tts_format,
+        .connect_timeout_ms = (int)(c->tts_connect_timeout * 1000), .timeout_ms = (int)(c->tts_timeout * 1000),
+        .retries = c->tts_retries, .backoff_min = 0.5, .backoff_max = 8,
+    };
+    return t;
+}
+
+tc_face_config tc_cli_face_config(const tc_config *c)
+{
+    tc_face_config fc = {
+        c->width, c->height, av_get_pix_fmt(c->pix_fmt), c->fps_num, c->fps_den, (tc_face_fit)c->fit,
+        strcmp(c->avatar, "vector") ? c->avatar : NULL, c->seed, (int64_t)c->video_cache_mb << 20,
+    };
+    if (!fc.seed) fc.seed = (uint32_t)getpid(); /* 0 = a new rhythm every run */
+    return fc;
+}
+
+tc_engine_config tc_cli_engine_config(const tc_config *c, int live, int64_t max_frames)
+{
+    tc_engine_config ec = {
+        c->width, c->height, av_get_pix_fmt(c->pix_fmt), c->fps_num, c->fps_den, c->sample_rate,
+        c->channels, c->x264_preset, c->x264_tune, c->video_bitrate, c->video_maxrate, c->video_bufsize,
+        c->audio_bitrate, c->keyint, live, max_frames, (const char *const *)c->outputs, (int)c->n_outputs,
+        c->out_queue, c->reconnect_min, c->reconnect_max,
+    };
+    return ec;
+}
