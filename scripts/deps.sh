@@ -12,7 +12,7 @@ PACKAGES=(
   # libraries
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libcairo2-dev
-  libespeak-ng-dev espeak-ng-data libcurl4-openssl-dev
+  libespeak-ng-dev espeak-ng-data libcurl4-openssl-dev libjson-c-dev
   # tests
   libcmocka-dev python3
   # real parts the tests and the demo run: viewer/baseline and the RTMP server

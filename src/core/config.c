@@ -52,6 +52,8 @@ static const opt_ext options[] = {
       "'vector' (drawn in code), or a path to an image or a looping video"),
     O("fit", 0, "TALKCAST_FIT", TC_OPT_ENUM, OFF(fit), 0, "pad", 0, 0, fit_names, G_AVATAR,
       "fit an avatar of another aspect: pad (letterbox) or crop (fill)"),
+    O("landmarks", 0, "TALKCAST_LANDMARKS", TC_OPT_STRING, OFF(landmarks), 0, "", 0, 0, NULL, G_AVATAR,
+      "mouth landmarks JSON that makes a photo talk; empty = <image>.landmarks.json if present"),
     O("video-cache-mb", 0, "TALKCAST_VIDEO_CACHE_MB", TC_OPT_INT, OFF(video_cache_mb), 0, "256", 0,
       65536, NULL, G_AVATAR, "video loops up to this size (decoded) are kept in memory"),
     O("seed", 0, "TALKCAST_SEED", TC_OPT_UINT32, OFF(seed), 0, "0", 0, 4294967295.0, NULL, G_AVATAR,

@@ -29,6 +29,7 @@ typedef struct tc_config {
     char *avatar;             /* "vector" (default), or a path to an image or video */
     int fit;                  /* tc_face_fit: 0 pad, 1 crop */
     int video_cache_mb;       /* decode loops up to this size into memory */
+    char *landmarks;          /* mouth landmarks JSON for a photo avatar; "" = next to the image */
     uint32_t seed;            /* idle-life randomness (0 = from time) */
     /* encoder */
     char *x264_preset;        /* default "veryfast" */

@@ -11,9 +11,10 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
-extern const tc_face_vtable tc_face_vector, tc_face_image, tc_face_video;
+extern const tc_face_vtable tc_face_vector, tc_face_image, tc_face_video, tc_face_photo;
 
-static const tc_face_vtable *const renderers[] = { &tc_face_vector, &tc_face_image, &tc_face_video };
+static const tc_face_vtable *const renderers[] = { &tc_face_vector, &tc_face_image, &tc_face_video,
+                                                   &tc_face_photo };
 
 static const tc_log_ctx log_ctx = { "face", NULL };
 
@@ -92,6 +93,15 @@ int tc_face_create_auto(tc_face **out, const tc_face_config *cfg)
     const char *kind;
     int r = probe_kind(cfg->path, &kind);
     if (r < 0) return r;
+    /* a still with mouth landmarks can talk: the photo renderer */
+    if (!strcmp(kind, "image")) {
+        struct stat st;
+        char lm[4096];
+        const char *dot = strrchr(cfg->path, '.'), *slash = strrchr(cfg->path, '/');
+        int n = dot && (!slash || dot > slash) ? (int)(dot - cfg->path) : (int)strlen(cfg->path);
+        snprintf(lm, sizeof lm, "%.*s.landmarks.json", n, cfg->path);
+        if (cfg->landmarks ? cfg->landmarks[0] != '\0' : stat(lm, &st) == 0) kind = "photo";
+    }
     return tc_face_create(out, kind, cfg);
 }
 

@@ -46,6 +46,9 @@ typedef struct tc_face_config {
     /* Videos whose decoded frames fit in this many bytes are decoded once
      * into memory; longer ones are decoded on the fly. 0 = default (256 MiB). */
     int64_t video_cache_bytes;
+    /* "photo": mouth landmarks JSON; NULL = next to the image, as
+     * <image without extension>.landmarks.json. Borrowed. */
+    const char *landmarks;
 } tc_face_config;
 
 typedef struct tc_face tc_face; /* opaque instance */
@@ -79,6 +82,10 @@ void tc_face_destroy(tc_face *f);
  * allocated frame of cfg->width x cfg->height in cfg->pix_fmt, honouring
  * cfg->fit. *dst is allocated by this call and owned by the caller. */
 int tc_face_fit_frame(const AVFrame *src, const tc_face_config *cfg, AVFrame **dst);
+
+/* Where fitting puts a source pixel: dst = src * scale + (ox, oy). */
+void tc_face_fit_geometry(int src_w, int src_h, const tc_face_config *cfg, double *scale, double *ox,
+                          double *oy);
 
 /* Allocate a black frame of the configured size and format (owned by caller). */
 int tc_face_alloc_frame(const tc_face_config *cfg, AVFrame **dst);

@@ -8,6 +8,8 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include <string.h>
+
 /* Flatten an image with alpha onto black, into a new RGB24 frame. */
 static int flatten_alpha(const AVFrame *src, AVFrame **dst)
 {
@@ -44,6 +46,36 @@ out:
     return r;
 }
 
+/* The rectangles of a fit: source (sx, sy, sw, sh) into destination
+ * (dx, dy, dw, dh), even-aligned, aspect kept. */
+static void fit_rects(int src_w, int src_h, const tc_face_config *cfg, int r[8])
+{
+    int W = cfg->width, H = cfg->height;
+    int sx = 0, sy = 0, sw = src_w, sh = src_h, dx = 0, dy = 0, dw = W, dh = H;
+    int64_t lhs = (int64_t)src_w * H, rhs = (int64_t)src_h * W;
+    if (cfg->fit == TC_FACE_FIT_CROP) {
+        if (lhs > rhs) { sw = (int)(rhs / H); sx = ((src_w - sw) / 2) & ~1; }
+        else if (lhs < rhs) { sh = (int)(lhs / W); sy = ((src_h - sh) / 2) & ~1; }
+    } else {
+        if (lhs > rhs) { dh = (int)(((int64_t)src_h * W / src_w) & ~1); dy = ((H - dh) / 2) & ~1; }
+        else if (lhs < rhs) { dw = (int)(((int64_t)src_w * H / src_h) & ~1); dx = ((W - dw) / 2) & ~1; }
+    }
+    if (dw < 2) dw = 2;
+    if (dh < 2) dh = 2;
+    int v[8] = { sx, sy, sw, sh, dx, dy, dw, dh };
+    memcpy(r, v, sizeof v);
+}
+
+void tc_face_fit_geometry(int src_w, int src_h, const tc_face_config *cfg, double *scale, double *ox,
+                          double *oy)
+{
+    int r[8];
+    fit_rects(src_w, src_h, cfg, r);
+    *scale = (double)r[6] / r[2];
+    *ox = r[4] - r[0] * *scale;
+    *oy = r[5] - r[1] * *scale;
+}
+
 int tc_face_fit_into(struct SwsContext **sws, const AVFrame *src, const tc_face_config *cfg,
                      AVFrame *dst)
 {
@@ -56,20 +88,9 @@ int tc_face_fit_into(struct SwsContext **sws, const AVFrame *src, const tc_face_
         src = flat;
     }
 
-    /* Destination rectangle (pad) or source rectangle (crop), even-aligned. */
-    int W = cfg->width, H = cfg->height;
-    int sx = 0, sy = 0, sw = src->width, sh = src->height;
-    int dx = 0, dy = 0, dw = W, dh = H;
-    int64_t lhs = (int64_t)src->width * H, rhs = (int64_t)src->height * W;
-    if (cfg->fit == TC_FACE_FIT_CROP) {
-        if (lhs > rhs) { sw = (int)(rhs / H); sx = ((src->width - sw) / 2) & ~1; }
-        else if (lhs < rhs) { sh = (int)(lhs / W); sy = ((src->height - sh) / 2) & ~1; }
-    } else {
-        if (lhs > rhs) { dh = (int)(((int64_t)src->height * W / src->width) & ~1); dy = ((H - dh) / 2) & ~1; }
-        else if (lhs < rhs) { dw = (int)(((int64_t)src->width * H / src->height) & ~1); dx = ((W - dw) / 2) & ~1; }
-    }
-    if (dw < 2) dw = 2;
-    if (dh < 2) dh = 2;
+    int rc[8];
+    fit_rects(src->width, src->height, cfg, rc);
+    int sx = rc[0], sy = rc[1], sw = rc[2], sh = rc[3], dx = rc[4], dy = rc[5], dw = rc[6], dh = rc[7];
 
     *sws = sws_getCachedContext(*sws, sw, sh, src->format, dw, dh, cfg->pix_fmt,
                                 SWS_BICUBIC | SWS_ACCURATE_RND, NULL, NULL, NULL);

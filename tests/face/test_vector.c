@@ -14,7 +14,7 @@
 
 static tc_face *make(int w, int h, uint32_t seed)
 {
-    tc_face_config c = { w, h, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, NULL, seed, 0 };
+    tc_face_config c = { w, h, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, NULL, seed, 0, NULL };
     tc_face *f = NULL;
     assert_int_equal(tc_face_create(&f, "vector", &c), TC_OK);
     return f;

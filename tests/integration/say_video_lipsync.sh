@@ -4,7 +4,7 @@
 # sound (cross-correlation with the audio RMS peaks at lag 0 ± 1 frame,
 # r ≥ 0.5; the audio shifted by 1 s gives r < 0.2), the picture above the
 # face does not change, the timeline is exact (frames = fps × duration,
-# audio as long as video), and the render is faster than real time.
+# audio as long as video). Then the same for the photo avatar.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -25,4 +25,13 @@ note "file: $why; rendered in ${took} s"
 # the vector face's mouth at 1280x720: centre (640, 410)
 sync=$("$PY" "$TC_ROOT/tests/lipsync_check.py" "$T/say.mp4" 570 370 140 100) || fail $NAME "lip-sync: $sync"
 note "lip-sync: $sync"
+
+# The photo avatar: the astronaut with the landmarks shipped in assets/.
+photo="${TC_SHARED_DIR:-$TC_ROOT/../shared}/avatars/astronaut.png"
+[ -f "$photo" ] || fail $NAME "test portrait $photo missing"
+"$TC" say "$text" -o "$T/photo.mp4" --avatar "$photo" --landmarks "$TC_ROOT/assets/avatars/astronaut.landmarks.json" \
+  2>"$T/photo.log" || fail $NAME "say with the photo failed: $(tail -2 "$T/photo.log")"
+# 512x512 padded into 1280x720: the mouth (223, 141) lands at (594, 198)
+sync=$("$PY" "$TC_ROOT/tests/lipsync_check.py" "$T/photo.mp4" 540 180 110 70) || fail $NAME "photo lip-sync: $sync"
+note "photo lip-sync: $sync"
 pass $NAME
