@@ -73,8 +73,27 @@ grep -E 'module=main msg="(frames|out[0-9])' "$run/talkcast.log" | sed 's/^/  /'
 echo "demo: what the viewer recorded:"
 ffprobe -v error -show_entries stream=codec_name,width,height,r_frame_rate,sample_rate,channels \
   -show_entries format=duration -of compact "$out" | sed 's/^/  /'
+# Each avatar saying a line, rendered offline, and stills of its mouth
+# closed (idle lead-in) and open (mid-word) for a person to look at.
+line="Papa made a map. Hello there, how are you today?"
+shared=${TC_SHARED_DIR:-$ROOT/../shared}
+"$TC" say "$line" -o "$ROOT/demo/say-vector.mp4" 2>>"$run/say.log" || die "say (vector) failed"
+avatars="vector"
+if [ -f "$shared/avatars/astronaut.png" ]; then
+  "$TC" say "$line" -o "$ROOT/demo/say-photo.mp4" --avatar "$shared/avatars/astronaut.png" \
+    --landmarks "$ROOT/assets/avatars/astronaut.landmarks.json" 2>>"$run/say.log" || die "say (photo) failed"
+  avatars="vector photo"
+fi
+for a in $avatars; do
+  ffmpeg -nostdin -v error -i "$ROOT/demo/say-$a.mp4" -vf "select=eq(n\,5)" -frames:v 1 -update 1 -y "$ROOT/demo/$a-closed.png"
+  ffmpeg -nostdin -v error -i "$ROOT/demo/say-$a.mp4" -vf "select=eq(n\,18)" -frames:v 1 -update 1 -y "$ROOT/demo/$a-open.png"
+done
+
 echo
 echo "demo: recording  $out"
 echo "demo: still      $still"
+for a in $avatars; do
+  echo "demo: $a avatar  $ROOT/demo/say-$a.mp4  (stills: demo/$a-closed.png, demo/$a-open.png)"
+done
 echo "demo: log        $run/talkcast.log"
 echo "demo: play it with  ffplay $out"
