@@ -5,6 +5,7 @@
  * held (plus the encoder's refcounted payloads). The thread owns the muxer;
  * the encoder thread only touches `q`, `free` and the atomics. */
 #include "stream/output.h"
+#include "core/backoff.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -45,7 +46,7 @@ struct tc_output {
 
     void (*want_key)(void *opaque);
     void *opaque;
-    uint64_t rng;
+    tc_backoff backoff;  /* reconnect schedule (thread-owned) */
     pthread_t thread;
     int thread_started;
 };
@@ -186,20 +187,9 @@ static int discard_until(tc_output *o, int64_t deadline_ns)
     }
 }
 
-static double jitter(tc_output *o, double s)
-{
-    /* xorshift64*: per-output, no shared state, ±20 %. */
-    o->rng ^= o->rng >> 12;
-    o->rng ^= o->rng << 25;
-    o->rng ^= o->rng >> 27;
-    double u = (double)((o->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-    return s * (0.8 + 0.4 * u);
-}
-
 static void *output_thread(void *arg)
 {
     tc_output *o = arg;
-    double backoff = o->cfg.reconnect_min;
     int ever_connected = 0, failing = 0, need_key = 1;
 
     while (!atomic_load(&o->abort)) {
@@ -215,7 +205,7 @@ static void *output_thread(void *arg)
                     atomic_store(&o->state, TC_OUTPUT_FAILED);
                     break;
                 }
-                double wait = jitter(o, backoff);
+                double wait = tc_backoff_next(&o->backoff);
                 /* Log the first failure of a streak loudly, repeats quietly. */
                 tc_log(&o->log, failing ? TC_LOG_DEBUG : TC_LOG_WARN,
                        "cannot connect to %s: %s; reconnect in %.1fs", o->fmt.display,
@@ -223,7 +213,6 @@ static void *output_thread(void *arg)
                 failing = 1;
                 atomic_store(&o->state, ever_connected ? TC_OUTPUT_RECONNECTING : TC_OUTPUT_CONNECTING);
                 if (discard_until(o, tc_now_ns() + (int64_t)(wait * 1e9)) == TC_ERR_CLOSED) break;
-                backoff = backoff * 2 > o->cfg.reconnect_max ? o->cfg.reconnect_max : backoff * 2;
                 continue;
             }
             tc_log(&o->log, TC_LOG_INFO, "%s %s (%s)", ever_connected ? "reconnected to" : "connected to",
@@ -231,7 +220,7 @@ static void *output_thread(void *arg)
             if (ever_connected) atomic_fetch_add(&o->reconnects, 1);
             ever_connected = 1;
             failing = 0;
-            backoff = o->cfg.reconnect_min;
+            tc_backoff_reset(&o->backoff);
             need_key = 1;
             atomic_store(&o->state, TC_OUTPUT_CONNECTED);
             if (o->want_key) o->want_key(o->opaque);
@@ -312,7 +301,8 @@ int tc_output_create(tc_output **out, const tc_output_config *cfg,
     o->log = (tc_log_ctx){ "output", o->name };
     o->want_key = want_key;
     o->opaque = opaque;
-    o->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)tc_now_ns() ^ (uint64_t)(uintptr_t)o;
+    tc_backoff_init(&o->backoff, o->cfg.reconnect_min, o->cfg.reconnect_max,
+                    (uint64_t)tc_now_ns() ^ (uint64_t)(uintptr_t)o);
     o->tb[0] = video->time_base;
     o->tb[1] = audio->time_base;
     const AVCodecContext *ctx[2] = { video, audio };

@@ -10,6 +10,7 @@
  * cancel is honoured within that. The API key goes only into the request
  * header: it is never logged, and scrubbed from any error text. */
 #include "tts/tts.h"
+#include "core/backoff.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -35,7 +36,7 @@ typedef struct http_priv {
     tc_log_ctx log;
     CURL *easy;
     atomic_int healthy;
-    uint64_t rng;
+    uint64_t seed; /* per-instance jitter */
 } http_priv;
 
 typedef struct body {
@@ -131,7 +132,7 @@ static int http_init_kind(http_priv *p, const tc_tts_config *cfg, api_kind kind)
     if (p->cfg.retries < 0) p->cfg.retries = 0;
     if (p->cfg.backoff_min <= 0) p->cfg.backoff_min = 0.5;
     if (p->cfg.backoff_max < p->cfg.backoff_min) p->cfg.backoff_max = 8;
-    p->rng = (uint64_t)tc_now_ns() | 1;
+    p->seed = (uint64_t)tc_now_ns() | 1;
     atomic_store(&p->healthy, 1);
     return TC_OK;
 }
@@ -307,15 +308,6 @@ static CURLcode perform(http_priv *p, const char *url, const char *json, body *b
     return res;
 }
 
-static double jitter(http_priv *p, double s)
-{
-    p->rng ^= p->rng >> 12;
-    p->rng ^= p->rng << 25;
-    p->rng ^= p->rng >> 27;
-    double u = (double)((p->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-    return s * (0.8 + 0.4 * u);
-}
-
 static int http_synth(void *priv, const char *sentence, const tc_tts_request *req,
                       const atomic_int *cancel, tc_tts_chunk *out)
 {
@@ -347,7 +339,8 @@ static int http_synth(void *priv, const char *sentence, const tc_tts_request *re
     snprintf(json + pos, cap - pos, "}");
 
     int r = TC_ERR_NET;
-    double backoff = p->cfg.backoff_min;
+    tc_backoff bo;
+    tc_backoff_init(&bo, p->cfg.backoff_min, p->cfg.backoff_max, p->seed++);
     for (int attempt = 0; attempt <= p->cfg.retries; attempt++) {
         body b = { .limit = 64u << 20, .retry_after = -1 };
         long status = 0;
@@ -362,12 +355,13 @@ static int http_synth(void *priv, const char *sentence, const tc_tts_request *re
             tc_log(&p->log, TC_LOG_WARN, "attempt %d/%d: %s", attempt + 1, p->cfg.retries + 1,
                    curl_easy_strerror(cr));
             r = timeout ? TC_ERR_TIMEOUT : TC_ERR_NET;
-            wait = backoff;
+            wait = tc_backoff_next(&bo);
         } else if (status == 429 || status >= 500) {
             excerpt(p, &b, ex, sizeof ex);
             tc_log(&p->log, TC_LOG_WARN, "attempt %d/%d: HTTP %ld: %s", attempt + 1, p->cfg.retries + 1, status, ex);
             r = TC_ERR_NET;
-            wait = b.retry_after >= 0 ? b.retry_after : backoff;
+            /* the server's Retry-After wins over our schedule (capped) */
+            wait = b.retry_after >= 0 ? tc_backoff_jitter(&bo, b.retry_after) : tc_backoff_next(&bo);
             if (wait > p->cfg.backoff_max) wait = p->cfg.backoff_max;
         } else if (status < 200 || status >= 300) {
             excerpt(p, &b, ex, sizeof ex);
@@ -388,8 +382,7 @@ static int http_synth(void *priv, const char *sentence, const tc_tts_request *re
         free(b.data);
         if (r == TC_OK || wait < 0) break;
         if (attempt == p->cfg.retries) break;
-        if (nap(jitter(p, wait), cancel) < 0) { r = TC_ERR_CLOSED; break; }
-        backoff = backoff * 2 > p->cfg.backoff_max ? p->cfg.backoff_max : backoff * 2;
+        if (nap(wait, cancel) < 0) { r = TC_ERR_CLOSED; break; }
     }
     free(json);
     if (r == TC_OK) {
