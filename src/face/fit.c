@@ -98,6 +98,19 @@ int tc_face_fit_into(struct SwsContext **sws, const AVFrame *src, const tc_face_
         av_frame_free(&flat);
         return TC_ERR_UNSUPPORTED;
     }
+    /* The encoder tags BT.709 limited range, so that is what we write.
+     * A YUV source's own matrix: its tag, else BT.709 for HD and BT.601
+     * for SD (what players assume); its range from its tag or format. */
+    const AVPixFmtDescriptor *in_d = av_pix_fmt_desc_get(src->format);
+    int in_rgb = in_d && (in_d->flags & AV_PIX_FMT_FLAG_RGB);
+    int in_cs = src->colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709
+              : src->colorspace == AVCOL_SPC_BT470BG || src->colorspace == AVCOL_SPC_SMPTE170M ? SWS_CS_ITU601
+              : src->height >= 720 ? SWS_CS_ITU709 : SWS_CS_ITU601;
+    int in_full = in_rgb || src->color_range == AVCOL_RANGE_JPEG || src->format == AV_PIX_FMT_YUVJ420P ||
+                  src->format == AV_PIX_FMT_YUVJ422P || src->format == AV_PIX_FMT_YUVJ444P;
+    int out_full = cfg->pix_fmt == AV_PIX_FMT_YUVJ420P;
+    sws_setColorspaceDetails(*sws, sws_getCoefficients(in_cs), in_full, sws_getCoefficients(SWS_CS_ITU709),
+                             out_full, 0, 1 << 16, 1 << 16);
     /* Plane pointers offset to the rectangles; x offsets in bytes come from
      * av_image_get_linesize so packed and subsampled formats both work. */
     const AVPixFmtDescriptor *sd = av_pix_fmt_desc_get(src->format);

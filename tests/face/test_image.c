@@ -32,9 +32,9 @@ static void test_pad_keeps_aspect_with_black_bars(void **state)
     assert_int_equal(changed, 1);
     assert_int_equal(a->width, 1280);
     assert_int_equal(a->height, 720);
-    /* red in BT.601 limited range: Y≈81, U≈90, V≈240 */
-    assert_true(abs(ft_y(a, 640, 360) - 81) <= 3);
-    assert_true(abs(ft_u(a, 640, 360) - 90) <= 3);
+    /* red in BT.709 limited range (what the encoder tags): Y≈63, U≈102, V≈240 */
+    assert_true(abs(ft_y(a, 640, 360) - 63) <= 3);
+    assert_true(abs(ft_u(a, 640, 360) - 102) <= 3);
     assert_true(abs(ft_v(a, 640, 360) - 240) <= 3);
     /* bars: x < 280 and x >= 1000 are black (Y=16, U=V=128) */
     assert_int_equal(ft_y(a, 10, 360), 16);
