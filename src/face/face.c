@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/log.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -103,6 +104,37 @@ int tc_face_create_auto(tc_face **out, const tc_face_config *cfg)
         if (cfg->landmarks ? cfg->landmarks[0] != '\0' : stat(lm, &st) == 0) kind = "photo";
     }
     return tc_face_create(out, kind, cfg);
+}
+
+#define BLINK_PERIOD 4.0
+#define BLINK_CLOSE  0.10 /* seconds to shut */
+#define BLINK_HOLD   0.05
+#define BLINK_OPEN   0.15
+
+static double unit_hash(uint32_t seed, int64_t k)
+{
+    uint64_t x = ((uint64_t)seed << 32) ^ (uint64_t)k; /* splitmix64 finaliser */
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (double)(x >> 11) / 9007199254740992.0;
+}
+
+static double smooth(double t) { return t * t * (3 - 2 * t); }
+
+double tc_face_blink(uint32_t seed, int64_t n, int fps_num, int fps_den)
+{
+    double t = (double)n * fps_den / fps_num;
+    if (t < 2) return 0;
+    int64_t k = (int64_t)floor((t - 2) / BLINK_PERIOD);
+    /* blink k-1 ended before 4k + 0.3 <= t, blink k+1 starts after t */
+    double d = t - (BLINK_PERIOD * (double)k + 2 + 2 * unit_hash(seed, k));
+    if (d < 0) return 0;
+    if (d < BLINK_CLOSE) return smooth(d / BLINK_CLOSE);
+    if (d < BLINK_CLOSE + BLINK_HOLD) return 1;
+    if (d < BLINK_CLOSE + BLINK_HOLD + BLINK_OPEN) return 1 - smooth((d - BLINK_CLOSE - BLINK_HOLD) / BLINK_OPEN);
+    return 0;
 }
 
 int tc_face_render(tc_face *f, int64_t n, const tc_mouth *mouth, AVFrame *out, int *changed)

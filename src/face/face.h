@@ -83,6 +83,12 @@ void tc_face_destroy(tc_face *f);
  * cfg->fit. *dst is allocated by this call and owned by the caller. */
 int tc_face_fit_frame(const AVFrame *src, const tc_face_config *cfg, AVFrame **dst);
 
+/* How shut the eyes are at frame n (0 open .. 1 closed), the same for every
+ * renderer: blink k starts at 4k + 2 + 2h(seed, k) s (h a hash in [0,1)),
+ * so blinks come 2-6 s apart, the first within 4 s; each closes in 100 ms,
+ * holds 50 ms and opens in 150 ms. A pure function of its inputs. */
+double tc_face_blink(uint32_t seed, int64_t n, int fps_num, int fps_den);
+
 /* Where fitting puts a source pixel: dst = src * scale + (ox, oy). */
 void tc_face_fit_geometry(int src_w, int src_h, const tc_face_config *cfg, double *scale, double *ox,
                           double *oy);

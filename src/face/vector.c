@@ -36,13 +36,6 @@
 #define POOL_MAX  16 /* the engine holds at most 8 in flight; leave headroom */
 #define QUANT     64 /* face parameters are compared in steps of 1/QUANT */
 
-/* Blinks: blink k starts at 4k + 2 + 2h(seed, k) seconds (h in [0,1)), so
- * consecutive blinks are 2 to 6 s apart and the first comes within 4 s. */
-#define BLINK_PERIOD 4.0
-#define BLINK_CLOSE  0.10 /* seconds to shut */
-#define BLINK_HOLD   0.05
-#define BLINK_OPEN   0.15
-
 static const tc_log_ctx log_ctx = { "face", "vector" };
 
 /* Everything that decides the face rectangle's pixels, quantised. The
@@ -87,34 +80,10 @@ static int quant(float v)
     return v < 1 ? (int)lrintf(v * QUANT) : QUANT;
 }
 
-static double unit_hash(uint32_t seed, int64_t k)
-{
-    uint64_t x = ((uint64_t)seed << 32) ^ (uint64_t)k; /* splitmix64 finaliser */
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return (double)(x >> 11) / 9007199254740992.0;
-}
-
-static double smooth(double t) { return t * t * (3 - 2 * t); }
-
-/* How shut the eyes are at frame n, 0..QUANT: a pure function of its inputs. */
+/* How shut the eyes are at frame n, 0..QUANT (face.c has the schedule). */
 static int blink_level(uint32_t seed, int64_t n, int fps_num, int fps_den)
 {
-    double t = (double)n * fps_den / fps_num;
-    if (t < 2) return 0;
-    int64_t k = (int64_t)floor((t - 2) / BLINK_PERIOD);
-    /* blink k-1 ended before 4k + 0.3 <= t, blink k+1 starts after t */
-    double d = t - (BLINK_PERIOD * (double)k + 2 + 2 * unit_hash(seed, k));
-    double a;
-    if (d < 0) a = 0;
-    else if (d < BLINK_CLOSE) a = smooth(d / BLINK_CLOSE);
-    else if (d < BLINK_CLOSE + BLINK_HOLD) a = 1;
-    else if (d < BLINK_CLOSE + BLINK_HOLD + BLINK_OPEN)
-        a = 1 - smooth((d - BLINK_CLOSE - BLINK_HOLD) / BLINK_OPEN);
-    else a = 0;
-    return (int)lrint(a * QUANT);
+    return (int)lrint(tc_face_blink(seed, n, fps_num, fps_den) * QUANT);
 }
 
 static int same_band(const face_state *a, const face_state *b, int which)
