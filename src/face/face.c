@@ -12,10 +12,10 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
-extern const tc_face_vtable tc_face_vector, tc_face_image, tc_face_video, tc_face_photo;
+extern const tc_face_vtable tc_face_vector, tc_face_image, tc_face_video, tc_face_photo, tc_face_sprite;
 
 static const tc_face_vtable *const renderers[] = { &tc_face_vector, &tc_face_image, &tc_face_video,
-                                                   &tc_face_photo };
+                                                   &tc_face_photo, &tc_face_sprite };
 
 static const tc_log_ctx log_ctx = { "face", NULL };
 
@@ -91,6 +91,11 @@ int tc_face_create_auto(tc_face **out, const tc_face_config *cfg)
     *out = NULL;
     if (!cfg->path || !cfg->path[0] || !strcmp(cfg->path, "vector"))
         return tc_face_create(out, "vector", cfg);
+    /* a directory (or a .json manifest) is a sprite pack */
+    struct stat sb;
+    size_t pl = strlen(cfg->path);
+    if ((stat(cfg->path, &sb) == 0 && S_ISDIR(sb.st_mode)) || (pl > 5 && !strcmp(cfg->path + pl - 5, ".json")))
+        return tc_face_create(out, "sprite", cfg);
     const char *kind;
     int r = probe_kind(cfg->path, &kind);
     if (r < 0) return r;
