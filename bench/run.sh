@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 export TALKCAST_BIN=${1:-build/talkcast}
 bash bench/idle_vs_ffmpeg.sh
 BUILD=$(dirname "$TALKCAST_BIN") bash bench/tts.sh
+BUILD=$(dirname "$TALKCAST_BIN") bash bench/face.sh
