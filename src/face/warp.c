@@ -1,0 +1,232 @@
+/* warp.c — landmarks loading and the mouth warp (see warp.h). The warp is
+ * an inverse map evaluated per pixel of the landmarks' rectangle, sampled
+ * bilinearly from the unchanged base picture on all three planes: the jaw
+ * drops below the upper lip (fading past the chin and the cheeks), the lips
+ * spread or round in a band around the mouth, and the gap shows a
+ * feathered dark interior with teeth. */
+#include "face/warp.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+static const tc_log_ctx log_ctx = { "face", "landmarks" };
+
+typedef struct pt { double x, y; } pt;
+
+static double smooth(double e0, double e1, double x)
+{
+    double t = (x - e0) / (e1 - e0);
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    return t * t * (3 - 2 * t);
+}
+
+static const char *const keys[TC_LM_COUNT] = { "mouth_left", "mouth_right", "upper_lip", "lower_lip", "chin" };
+
+static int read_point(json_object *o, const char *key, pt *p, const char *path)
+{
+    json_object *a;
+    if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array) ||
+        json_object_array_length(a) != 2) {
+        tc_log(&log_ctx, TC_LOG_ERROR, "%s: \"%s\" must be [x, y]", path, key);
+        return TC_ERR_FORMAT;
+    }
+    p->x = json_object_get_double(json_object_array_get_idx(a, 0));
+    p->y = json_object_get_double(json_object_array_get_idx(a, 1));
+    return TC_OK;
+}
+
+char *tc_face_landmarks_path(const char *image)
+{
+    size_t n = strlen(image);
+    const char *dot = strrchr(image, '.'), *slash = strrchr(image, '/');
+    if (dot && (!slash || dot > slash)) n = (size_t)(dot - image);
+    char *p = malloc(n + 17);
+    if (p) {
+        memcpy(p, image, n);
+        strcpy(p + n, ".landmarks.json");
+    }
+    return p;
+}
+
+/* One set from object `o`, checked and mapped into output pixels. */
+static int read_set(json_object *o, const char *path, int src_w, int src_h, double s, double ox, double oy,
+                    tc_face_landmarks *l)
+{
+    pt src[TC_LM_COUNT];
+    for (int i = 0; i < TC_LM_COUNT; i++) {
+        int r = read_point(o, keys[i], &src[i], path);
+        if (r < 0) return r;
+        if (src[i].x < 0 || src[i].y < 0 || src[i].x >= src_w || src[i].y >= src_h) {
+            tc_log(&log_ctx, TC_LOG_ERROR, "%s: %s lies outside the %dx%d picture", path, keys[i], src_w, src_h);
+            return TC_ERR_FORMAT;
+        }
+    }
+    if (!(src[0].x < src[1].x && src[2].y < src[3].y && src[3].y < src[4].y)) {
+        tc_log(&log_ctx, TC_LOG_ERROR,
+               "%s: expected mouth_left < mouth_right (x) and upper_lip < lower_lip < chin (y)", path);
+        return TC_ERR_FORMAT;
+    }
+    for (int i = 0; i < TC_LM_COUNT; i++) {
+        l->x[i] = src[i].x * s + ox;
+        l->y[i] = src[i].y * s + oy;
+    }
+    return TC_OK;
+}
+
+int tc_face_landmarks_load(const char *path, int src_w, int src_h, const tc_face_config *cfg,
+                           tc_face_landmarks **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    json_object *root = json_object_from_file(path);
+    if (!root) {
+        tc_log(&log_ctx, TC_LOG_ERROR, "cannot read landmarks %s: %s", path, json_util_get_last_err());
+        return TC_ERR_NOTFOUND;
+    }
+    double s, ox, oy;
+    tc_face_fit_geometry(src_w, src_h, cfg, &s, &ox, &oy);
+    json_object *frames;
+    int r = TC_OK, count = 1;
+    if (json_object_object_get_ex(root, "frames", &frames)) {
+        if (!json_object_is_type(frames, json_type_array) || !(count = (int)json_object_array_length(frames))) {
+            tc_log(&log_ctx, TC_LOG_ERROR, "%s: \"frames\" must be a non-empty array", path);
+            json_object_put(root);
+            return TC_ERR_FORMAT;
+        }
+    } else {
+        frames = NULL;
+    }
+    tc_face_landmarks *l = calloc((size_t)count, sizeof *l);
+    if (!l) r = TC_ERR_NOMEM;
+    for (int i = 0; r == TC_OK && i < count; i++)
+        r = read_set(frames ? json_object_array_get_idx(frames, (size_t)i) : root, path, src_w, src_h, s, ox, oy, &l[i]);
+    json_object_put(root);
+    if (r < 0) {
+        free(l);
+        return r;
+    }
+    *out = l;
+    *n = count;
+    return TC_OK;
+}
+
+void tc_face_warp_rect(const tc_face_landmarks *l, int W, int H, int rect[4])
+{
+    double cx = (l->x[0] + l->x[1]) / 2, w0 = l->x[1] - l->x[0];
+    double jaw_max = 0.45 * (l->y[4] - l->y[3]) + 0.25 * w0;
+    int x0 = (int)(cx - 1.3 * w0), x1 = (int)(cx + 1.3 * w0) + 2;
+    int y0 = (int)(l->y[2] - 0.5 * w0), y1 = (int)(l->y[4] + jaw_max + 0.8 * w0) + 2;
+    x0 = x0 < 0 ? 0 : x0 & ~1;
+    y0 = y0 < 0 ? 0 : y0 & ~1;
+    x1 = x1 > W ? W & ~1 : (x1 + 1) & ~1;
+    y1 = y1 > H ? H & ~1 : (y1 + 1) & ~1;
+    rect[0] = x0;
+    rect[1] = y0;
+    rect[2] = x1 > x0 ? x1 - x0 : 0;
+    rect[3] = y1 > y0 ? y1 - y0 : 0;
+}
+
+void tc_face_mouth_quantise(const tc_mouth *m, int q[5])
+{
+    float v[5] = { m->open, m->width, m->round, m->press, m->teeth };
+    for (int i = 0; i < 5; i++) q[i] = v[i] > 0 ? (v[i] < 1 ? (int)lrintf(v[i] * 64) : 64) : 0; /* NaN → 0 */
+}
+
+static uint8_t sample(const uint8_t *plane, int ls, int w, int h, double x, double y)
+{
+    if (x < 0) x = 0;
+    if (y < 0) y = 0;
+    if (x > w - 1.001) x = w - 1.001;
+    if (y > h - 1.001) y = h - 1.001;
+    int xi = (int)x, yi = (int)y;
+    double fx = x - xi, fy = y - yi;
+    const uint8_t *a = plane + yi * ls + xi, *b = a + ls;
+    double v = (a[0] * (1 - fx) + a[1] * fx) * (1 - fy) + (b[0] * (1 - fx) + b[1] * fx) * fy;
+    return (uint8_t)(v + 0.5);
+}
+
+typedef struct warp {
+    pt c;
+    double w0, drop, spread, lip_y, chin_y, gap_top, gap_bot, half_w;
+    double teeth_h;
+} warp;
+
+/* Where output pixel (x, y) (full-res coordinates) takes its colour from. */
+static pt inverse(const warp *w, double x, double y)
+{
+    double dx = x - w->c.x;
+    double lateral = 1 - smooth(0.25 * w->w0, 1.1 * w->w0, fabs(dx));
+    /* jaw: below the lip line everything slides down, fading past the chin */
+    double below = smooth(w->lip_y - 0.1 * w->w0, w->lip_y + 0.25 * w->w0, y);
+    double fade = 1 - smooth(w->chin_y + w->drop, w->chin_y + w->drop + 0.8 * w->w0, y);
+    double sy = y - w->drop * below * fade * lateral;
+    /* lips: spread or round horizontally in a band around the mouth */
+    double band = 1 - smooth(0.25 * w->w0, 0.7 * w->w0 + w->drop, fabs(y - (w->lip_y + w->drop / 2)));
+    double k = 1 + (w->spread - 1) * band * lateral;
+    double sx = w->c.x + dx / k;
+    return (pt){ sx, sy };
+}
+
+/* 0..1: how much of the synthesized mouth interior covers (x, y). */
+static double interior(const warp *w, double x, double y, double *teeth)
+{
+    *teeth = 0;
+    if (w->gap_bot - w->gap_top < 1) return 0;
+    double cy = (w->gap_top + w->gap_bot) / 2, ry = (w->gap_bot - w->gap_top) / 2;
+    double nx = (x - w->c.x) / w->half_w, ny = (y - cy) / ry;
+    double d = sqrt(nx * nx + ny * ny); /* 1 on the edge */
+    double a = 1 - smooth(0.8, 1.0, d);   /* feathered edge */
+    *teeth = -0.35 * smooth(0.3, 1.0, d); /* negative: lighter toward the edge (shading) */
+    if (a > 0 && y < w->gap_top + w->teeth_h)
+        *teeth = 1 - smooth(w->gap_top + w->teeth_h - 1.5, w->gap_top + w->teeth_h, y);
+    return a;
+}
+
+void tc_face_warp_mouth(const AVFrame *base, AVFrame *dst, const tc_face_landmarks *l, const int rect[4],
+                        const int q[5])
+{
+    pt c = { (l->x[0] + l->x[1]) / 2, (l->y[0] + l->y[1]) / 2 };
+    double w0 = l->x[1] - l->x[0];
+    double jaw_max = 0.45 * (l->y[4] - l->y[3]) + 0.25 * w0;
+    double open = q[0] / 64.0 * (1 - q[3] / 64.0);
+    /* The jaw hinges below the upper lip (and any upper teeth the photo
+     * shows): 80 % of the way from the upper to the lower lip landmark.
+     * The gap opens there, between the still upper lip and the dropped
+     * lower one. */
+    double split = l->y[2] + 0.8 * (l->y[3] - l->y[2]);
+    warp w = { c, w0, open * jaw_max, 1 + 0.12 * q[1] / 64.0 - 0.22 * q[2] / 64.0, split, l->y[4],
+               0, 0, 0, 0 };
+    w.gap_top = split - 1;
+    w.gap_bot = split + w.drop;
+    w.half_w = 0.34 * w0 * w.spread * (1 - 0.35 * q[2] / 64.0);
+    w.teeth_h = fmin((w.gap_bot - w.gap_top) * (0.15 + 0.2 * q[4] / 64.0), 0.08 * w0);
+
+    const AVFrame *b = base;
+    for (int plane = 0; plane < 3; plane++) {
+        int sub = plane ? 1 : 0, W = b->width >> sub, H = b->height >> sub;
+        int x0 = rect[0] >> sub, y0 = rect[1] >> sub, x1 = (rect[0] + rect[2]) >> sub, y1 = (rect[1] + rect[3]) >> sub;
+        /* interior colours: a dark, slightly red mouth and off-white teeth */
+        uint8_t dark = plane == 0 ? 40 : plane == 1 ? 122 : 150, tooth = plane == 0 ? 200 : plane == 1 ? 126 : 131;
+        for (int y = y0; y < y1; y++) {
+            uint8_t *row = dst->data[plane] + y * dst->linesize[plane];
+            for (int x = x0; x < x1; x++) {
+                double fx = (x + 0.5) * (1 << sub) - 0.5, fy = (y + 0.5) * (1 << sub) - 0.5;
+                pt s = inverse(&w, fx, fy);
+                double val = sample(b->data[plane], b->linesize[plane], W, H, (s.x + 0.5) / (1 << sub) - 0.5,
+                                    (s.y + 0.5) / (1 << sub) - 0.5);
+                double t, a = interior(&w, fx, fy, &t);
+                if (a > 0) {
+                    /* t > 0: teeth; t < 0: the interior lightens toward the lips */
+                    double in = t >= 0 ? dark + (tooth - dark) * t : dark - (plane ? 0 : 25 * t);
+                    val = val * (1 - a) + in * a;
+                }
+                row[x] = (uint8_t)(val + 0.5);
+            }
+        }
+    }
+}
