@@ -10,9 +10,11 @@
 #include "face/face.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "face/warp.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -46,6 +48,14 @@ typedef struct video_priv {
     int64_t cur_cycle;       /* loop iteration the decoder is in */
     int dec_idx;             /* index of the next frame the decoder will return */
     int last_shown;          /* index returned by the previous render, -1 none */
+    /* lip-sync: landmarks per source frame (or one set for all), and a
+     * pool of frames the mouth warp writes into */
+    tc_face_landmarks *lm;
+    int n_lm;
+    AVFrame *wpool[POOL_MAX];
+    int n_wpool;
+    AVFrame *wlast;          /* last warped frame returned, NULL none */
+    int wlast_idx, wlast_q[5];
 } video_priv;
 
 static int av2tc(int r)
@@ -199,6 +209,24 @@ static int video_init(void *priv, const tc_face_config *cfg)
     int r = open_decoder(p);
     if (r < 0) return r;
     if ((r = scan_timeline(p)) < 0) return r;
+    /* landmarks make the loop talk: --landmarks, or <video>.landmarks.json */
+    char *lm = cfg->landmarks ? strdup(cfg->landmarks) : tc_face_landmarks_path(cfg->path);
+    if (!lm) return TC_ERR_NOMEM;
+    if (cfg->landmarks || access(lm, R_OK) == 0) {
+        const AVCodecParameters *par = p->ic->streams[p->vi]->codecpar;
+        r = tc_face_landmarks_load(lm, par->width, par->height, &p->cfg, &p->lm, &p->n_lm);
+        if (r == TC_OK && p->n_lm != 1 && p->n_lm != p->n_frames) {
+            tc_log(&log_ctx, TC_LOG_ERROR, "%s has %d landmark sets for a loop of %d frames (give 1 or %d)", lm,
+                   p->n_lm, p->n_frames, p->n_frames);
+            r = TC_ERR_FORMAT;
+        }
+        if (r == TC_OK && p->cfg.pix_fmt != AV_PIX_FMT_YUV420P && p->cfg.pix_fmt != AV_PIX_FMT_YUVJ420P) {
+            tc_log(&log_ctx, TC_LOG_ERROR, "lip-sync on video loops draws in yuv420p only");
+            r = TC_ERR_UNSUPPORTED;
+        }
+    }
+    free(lm);
+    if (r < 0) return r;
     if ((r = rewind_decoder(p)) < 0) {
         /* Some inputs cannot seek: reopen instead. */
         close_decoder(p);
@@ -275,14 +303,42 @@ static int video_render(void *priv, int64_t n, const tc_mouth *mouth, AVFrame *o
         if (r < 0) return r;
         f = p->cur;
     }
-    *changed = idx != p->last_shown; /* same index = same picture, in any cycle */
+    int q[5];
+    tc_face_mouth_quantise(mouth, q);
+    if (p->lm && (q[0] || q[2] || q[3] || q[4])) {
+        /* a talking frame: this loop frame with its mouth warped */
+        if (p->wlast && p->wlast_idx == idx && !memcmp(q, p->wlast_q, sizeof q)) {
+            *changed = 0;
+            return av_frame_ref(out, p->wlast) < 0 ? TC_ERR_NOMEM : TC_OK;
+        }
+        AVFrame *w = NULL;
+        for (int i = 0; i < p->n_wpool && !w; i++)
+            if (p->wpool[i] != p->wlast && av_frame_is_writable(p->wpool[i])) w = p->wpool[i];
+        if (!w && p->n_wpool < POOL_MAX && tc_face_alloc_frame(&p->cfg, &w) == TC_OK) p->wpool[p->n_wpool++] = w;
+        if (!w) return TC_ERR_NOMEM;
+        if (av_frame_copy(w, f) < 0) return TC_ERR_NOMEM;
+        const tc_face_landmarks *l = &p->lm[p->n_lm == 1 ? 0 : idx % p->n_lm];
+        int rect[4];
+        tc_face_warp_rect(l, p->cfg.width, p->cfg.height, rect);
+        tc_face_warp_mouth(f, w, l, rect, q);
+        p->wlast = w;
+        p->wlast_idx = idx;
+        memcpy(p->wlast_q, q, sizeof q);
+        p->last_shown = -1;
+        *changed = 1;
+        return av_frame_ref(out, w) < 0 ? TC_ERR_NOMEM : TC_OK;
+    }
+    *changed = idx != p->last_shown || p->wlast; /* same index = same picture, in any cycle */
     p->last_shown = idx;
+    p->wlast = NULL;
     return av_frame_ref(out, f) < 0 ? TC_ERR_NOMEM : TC_OK;
 }
 
 static void video_uninit(void *priv)
 {
     video_priv *p = priv;
+    for (int i = 0; i < p->n_wpool; i++) av_frame_free(&p->wpool[i]);
+    free(p->lm);
     if (p->frames)
         for (int i = 0; i < p->n_frames; i++) av_frame_free(&p->frames[i]);
     free(p->frames);

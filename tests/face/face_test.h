@@ -31,7 +31,7 @@ static inline int ft_teardown(void **state)
 static inline const char *ft_make(const char *name, const char *args)
 {
     static char path[256];
-    char cmd[1024];
+    char cmd[4096];
     snprintf(path, sizeof path, "%s/%s", ft_dir, name);
     snprintf(cmd, sizeof cmd, "ffmpeg -nostdin -v error -y %s '%s'", args, path);
     if (system(cmd) != 0) return NULL;

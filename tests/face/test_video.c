@@ -124,6 +124,69 @@ static void test_audio_track_ignored_and_errors(void **state)
     assert_int_equal(tc_face_create_auto(&f, &c), TC_ERR_FORMAT);
 }
 
+/* Per-frame landmarks: a loop that pans across the portrait 4 px a frame,
+ * with each frame's mouth given; the opened mouth follows the pan. */
+static void test_per_frame_landmarks(void **state)
+{
+    (void)state;
+    const char *sh = getenv("TC_SHARED_DIR");
+    assert_non_null(sh);
+    char args[1024];
+    snprintf(args, sizeof args, "-loop 1 -framerate 10 -i %s/avatars/astronaut.png -vf crop=400:400:'4*n':40 "
+             "-frames:v 10 -c:v libx264 -qp 5 -pix_fmt yuv420p", sh);
+    const char *loop = ft_make("pan.mp4", args);
+    assert_non_null(loop);
+    char lm[300];
+    snprintf(lm, sizeof lm, "%s/pan.landmarks.json", ft_dir);
+    FILE *j = fopen(lm, "w");
+    assert_non_null(j);
+    fputs("{\"frames\": [", j);
+    for (int k = 0; k < 10; k++) /* astronaut landmarks shifted by the crop (4k, 40) */
+        fprintf(j, "%s{\"mouth_left\":[%d,101],\"mouth_right\":[%d,101],\"upper_lip\":[%d,98],"
+                   "\"lower_lip\":[%d,112],\"chin\":[%d,136]}", k ? "," : "", 202 - 4 * k, 244 - 4 * k,
+                223 - 4 * k, 223 - 4 * k, 224 - 4 * k);
+    fputs("]}", j);
+    fclose(j);
+    tc_face_config c = { 400, 400, AV_PIX_FMT_YUV420P, 10, 1, TC_FACE_FIT_PAD, loop, 1, 0, NULL };
+    tc_face *f;
+    assert_int_equal(tc_face_create(&f, "video", &c), TC_OK);
+    AVFrame *fr = av_frame_alloc();
+    tc_mouth open = { 1, 0, 0, 0, 0 };
+    double prev = 1e9;
+    for (int k = 0; k < 10; k += 3) {
+        int changed;
+        assert_int_equal(tc_face_render(f, k, &open, fr, &changed), TC_OK);
+        /* centre of the dark interior, a few rows below the lip line */
+        double sx = 0, want = 223 - 4 * k;
+        int cnt = 0;
+        for (int y = 108; y < 125; y++)
+            for (int x = (int)want - 40; x < (int)want + 40; x++)
+                if (ft_y(fr, x, y) < 60) { sx += x; cnt++; }
+        if (cnt < 50) fail_msg("frame %d: no open mouth near x %.0f (%d dark pixels)", k, want, cnt);
+        double cx = sx / cnt;
+        if (cx < want - 6 || cx > want + 6) fail_msg("frame %d: mouth at x %.1f, want %.0f", k, cx, want);
+        assert_true(cx < prev);
+        prev = cx;
+        av_frame_unref(fr);
+    }
+    /* closed mouth: the loop's own frame, untouched */
+    tc_mouth closed = { 0 };
+    int changed;
+    assert_int_equal(tc_face_render(f, 10, &closed, fr, &changed), TC_OK);
+    assert_true(ft_y(fr, 223, 118) > 60);
+    av_frame_free(&fr);
+    tc_face_destroy(f);
+    /* a set count that fits neither 1 nor the loop is refused */
+    j = fopen(lm, "w");
+    fputs("{\"frames\": [{\"mouth_left\":[202,101],\"mouth_right\":[244,101],\"upper_lip\":[223,98],"
+          "\"lower_lip\":[223,112],\"chin\":[224,136]},{\"mouth_left\":[202,101],\"mouth_right\":[244,101],"
+          "\"upper_lip\":[223,98],\"lower_lip\":[223,112],\"chin\":[224,136]}]}", j);
+    fclose(j);
+    f = NULL;
+    assert_int_equal(tc_face_create(&f, "video", &c), TC_ERR_FORMAT);
+    assert_null(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_24_and_60fps),
         cmocka_unit_test(test_streamed_equals_cached),
         cmocka_unit_test(test_audio_track_ignored_and_errors),
+        cmocka_unit_test(test_per_frame_landmarks),
     };
     return cmocka_run_group_tests(tests, ft_setup, ft_teardown);
 }

@@ -4,7 +4,8 @@
 # sound (cross-correlation with the audio RMS peaks at lag 0 ± 1 frame,
 # r ≥ 0.5; the audio shifted by 1 s gives r < 0.2), the picture above the
 # face does not change, the timeline is exact (frames = fps × duration,
-# audio as long as video). Then the same for the photo avatar.
+# audio as long as video). Then the same for the photo avatar and for a
+# looping video with landmarks.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -34,4 +35,13 @@ photo="${TC_SHARED_DIR:-$TC_ROOT/../shared}/avatars/astronaut.png"
 # 512x512 padded into 1280x720: the mouth (223, 141) lands at (594, 198)
 sync=$("$PY" "$TC_ROOT/tests/lipsync_check.py" "$T/photo.mp4" 540 180 110 70) || fail $NAME "photo lip-sync: $sync"
 note "photo lip-sync: $sync"
+
+# A looping video of the same portrait with landmarks beside it talks too.
+ffmpeg -nostdin -v error -loop 1 -i "$photo" -t 1 -r 30 -c:v libx264 -qp 5 -pix_fmt yuv420p "$T/loop.mp4" \
+  || fail $NAME "cannot make the video loop"
+cp "$TC_ROOT/assets/avatars/astronaut.landmarks.json" "$T/loop.landmarks.json"
+"$TC" say "$text" -o "$T/loop-say.mp4" --avatar "$T/loop.mp4" 2>"$T/loop.log" \
+  || fail $NAME "say with the video loop failed: $(tail -2 "$T/loop.log")"
+sync=$("$PY" "$TC_ROOT/tests/lipsync_check.py" "$T/loop-say.mp4" 540 180 110 70) || fail $NAME "video-loop lip-sync: $sync"
+note "video-loop lip-sync: $sync"
 pass $NAME
