@@ -93,6 +93,9 @@ double tc_face_blink(uint32_t seed, int64_t n, int fps_num, int fps_den);
 void tc_face_fit_geometry(int src_w, int src_h, const tc_face_config *cfg, double *scale, double *ox,
                           double *oy);
 
+/* Convert any picture to a new RGBA frame of the same size (caller owns). */
+int tc_face_to_rgba(const AVFrame *src, AVFrame **out);
+
 /* Allocate a black frame of the configured size and format (owned by caller). */
 int tc_face_alloc_frame(const tc_face_config *cfg, AVFrame **dst);
 /* Fit `src` into the preallocated `dst` (from tc_face_alloc_frame), reusing

@@ -10,23 +10,44 @@
 
 #include <string.h>
 
+int tc_face_to_rgba(const AVFrame *src, AVFrame **out)
+{
+    *out = NULL;
+    AVFrame *f = av_frame_alloc();
+    struct SwsContext *sws = NULL;
+    int r = TC_ERR_NOMEM;
+    if (!f) goto done;
+    f->format = AV_PIX_FMT_RGBA;
+    f->width = src->width;
+    f->height = src->height;
+    if (av_frame_get_buffer(f, 0) < 0) goto done;
+    sws = sws_getContext(src->width, src->height, src->format, src->width, src->height, AV_PIX_FMT_RGBA,
+                         SWS_POINT, NULL, NULL, NULL);
+    if (!sws) {
+        r = TC_ERR_UNSUPPORTED;
+        goto done;
+    }
+    sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, f->data, f->linesize);
+    *out = f;
+    f = NULL;
+    r = TC_OK;
+done:
+    sws_freeContext(sws);
+    av_frame_free(&f);
+    return r;
+}
+
 /* Flatten an image with alpha onto black, into a new RGB24 frame. */
 static int flatten_alpha(const AVFrame *src, AVFrame **dst)
 {
-    AVFrame *rgba = av_frame_alloc(), *rgb = av_frame_alloc();
-    struct SwsContext *sws = NULL;
-    int r = TC_ERR_NOMEM;
-    if (!rgba || !rgb) goto out;
-    rgba->format = AV_PIX_FMT_RGBA;
-    rgba->width = rgb->width = src->width;
-    rgba->height = rgb->height = src->height;
+    AVFrame *rgba = NULL, *rgb = av_frame_alloc();
+    int r = rgb ? tc_face_to_rgba(src, &rgba) : TC_ERR_NOMEM;
+    if (r < 0) goto out;
+    r = TC_ERR_NOMEM;
     rgb->format = AV_PIX_FMT_RGB24;
-    if (av_frame_get_buffer(rgba, 0) < 0 || av_frame_get_buffer(rgb, 0) < 0) goto out;
-    sws = sws_getContext(src->width, src->height, src->format, src->width, src->height,
-                         AV_PIX_FMT_RGBA, SWS_POINT, NULL, NULL, NULL);
-    if (!sws) { r = TC_ERR_UNSUPPORTED; goto out; }
-    sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, rgba->data,
-              rgba->linesize);
+    rgb->width = src->width;
+    rgb->height = src->height;
+    if (av_frame_get_buffer(rgb, 0) < 0) goto out;
     for (int y = 0; y < src->height; y++) {
         const uint8_t *s = rgba->data[0] + y * rgba->linesize[0];
         uint8_t *d = rgb->data[0] + y * rgb->linesize[0];
@@ -40,7 +61,6 @@ static int flatten_alpha(const AVFrame *src, AVFrame **dst)
     rgb = NULL;
     r = TC_OK;
 out:
-    sws_freeContext(sws);
     av_frame_free(&rgba);
     av_frame_free(&rgb);
     return r;

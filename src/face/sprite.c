@@ -56,24 +56,7 @@ static int to_rgba(const char *path, AVFrame **out)
     AVFrame *raw;
     int r = tc_face_decode_still(path, &raw);
     if (r < 0) return r;
-    AVFrame *f = av_frame_alloc();
-    struct SwsContext *sws = NULL;
-    r = TC_ERR_NOMEM;
-    if (!f) goto done;
-    f->format = AV_PIX_FMT_RGBA;
-    f->width = raw->width;
-    f->height = raw->height;
-    if (av_frame_get_buffer(f, 0) < 0) goto done;
-    sws = sws_getContext(raw->width, raw->height, raw->format, raw->width, raw->height, AV_PIX_FMT_RGBA,
-                         SWS_POINT, NULL, NULL, NULL);
-    if (!sws) { r = TC_ERR_UNSUPPORTED; goto done; }
-    sws_scale(sws, (const uint8_t *const *)raw->data, raw->linesize, 0, raw->height, f->data, f->linesize);
-    *out = f;
-    f = NULL;
-    r = TC_OK;
-done:
-    sws_freeContext(sws);
-    av_frame_free(&f);
+    r = tc_face_to_rgba(raw, out);
     av_frame_free(&raw);
     return r;
 }
