@@ -21,8 +21,6 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <libavutil/imgutils.h>
-#include <libswscale/swscale.h>
 
 #define N_SHAPES 10 /* the viseme set of src/lipsync */
 
