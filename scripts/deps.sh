@@ -15,8 +15,9 @@ PACKAGES=(
   libespeak-ng-dev espeak-ng-data libcurl4-openssl-dev libjson-c-dev
   # tests
   libcmocka-dev python3
-  # real parts the tests and the demo run: viewer/baseline and the RTMP server
-  ffmpeg nginx-light libnginx-mod-rtmp
+  # real parts the tests and the demo run: viewer/baseline, the RTMP server,
+  # the message broker and its command-line clients
+  ffmpeg nginx-light libnginx-mod-rtmp rabbitmq-server amqp-tools
   # benchmarks: CPU and peak RSS of whole processes; the espeak-ng CLI as a baseline
   time espeak-ng
 )
