@@ -12,9 +12,11 @@ PACKAGES=(
   # libraries
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libcairo2-dev
-  libespeak-ng-dev espeak-ng-data libcurl4-openssl-dev libjson-c-dev
+  libespeak-ng-dev espeak-ng-data libcurl4-openssl-dev libjson-c-dev librabbitmq-dev
   # tests
   libcmocka-dev python3
+  # tests and the benchmark talk to the broker from Python (publish, read events)
+  python3-pika
   # real parts the tests and the demo run: viewer/baseline, the RTMP server,
   # the message broker and its command-line clients
   ffmpeg nginx-light libnginx-mod-rtmp rabbitmq-server amqp-tools

@@ -21,6 +21,9 @@ T=""
 BG_PIDS=()
 # The interpreter itself, not a version-manager shim that costs ~0.1 s a call.
 PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)
+# Debian's own Python: the one python3-pika (scripts/deps.sh) is installed for,
+# whatever python3 a version manager puts first on PATH.
+PYSYS=/usr/bin/python3
 
 # pass NAME / fail NAME REASON: the verdict lines the runner collects.
 # fail ends the test with exit 1.
