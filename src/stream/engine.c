@@ -17,6 +17,7 @@
 #define MAX_CHANNELS 2
 #define MAX_PICS_IN_FLIGHT 8   /* pictures waiting for the encoder before we drop */
 #define SEGQ_CAP 256           /* queued speech segments */
+#define CANCEL_CAP 64          /* groups cancelled between two ticks */
 #define CATCHUP_FRAMES 2       /* this many frames behind: skip rendering */
 
 static const tc_log_ctx log_ctx = { "engine", NULL };
@@ -44,6 +45,9 @@ struct tc_engine {
     tc_segment segq[SEGQ_CAP];
     int seg_head, seg_count;
     atomic_int interrupt_req;
+    uint64_t cancel_groups[CANCEL_CAP]; /* guarded by seg_lock */
+    int n_cancel;
+    atomic_int cancel_req;
 
     /* Engine-thread state of the segment being played. */
     tc_segment cur;
@@ -114,6 +118,44 @@ static void drop_all_segments(tc_engine *e, int64_t n)
     }
 }
 
+/* Carry out tc_engine_cancel requests made since the last tick. */
+static void cancel_groups(tc_engine *e, int64_t n)
+{
+    uint64_t groups[CANCEL_CAP];
+    tc_segment dropped[SEGQ_CAP];
+    int ng, nd = 0;
+    pthread_mutex_lock(&e->seg_lock);
+    ng = e->n_cancel;
+    memcpy(groups, e->cancel_groups, (size_t)ng * sizeof *groups);
+    e->n_cancel = 0;
+    /* compact the ring, keeping the order of what stays */
+    int kept = 0;
+    for (int i = 0; i < e->seg_count; i++) {
+        tc_segment *s = &e->segq[(e->seg_head + i) % SEGQ_CAP];
+        int hit = 0;
+        for (int g = 0; g < ng && !hit; g++) hit = s->group == groups[g];
+        if (hit) dropped[nd++] = *s;
+        else e->segq[(e->seg_head + kept++) % SEGQ_CAP] = *s;
+    }
+    e->seg_count = kept;
+    atomic_store(&e->queued_segments, kept);
+    pthread_mutex_unlock(&e->seg_lock);
+
+    if (e->has_cur) {
+        int hit = 0;
+        for (int g = 0; g < ng && !hit; g++) hit = e->cur.group == groups[g];
+        if (hit) {
+            e->cur_res.end_frame = n;
+            segment_finish(e, &e->cur, &e->cur_res, 1);
+            e->has_cur = 0;
+        }
+    }
+    for (int i = 0; i < nd; i++) {
+        tc_segment_result r = { -1, -1, -1, 0, 1 };
+        segment_finish(e, &dropped[i], &r, 1);
+    }
+}
+
 /* Fill the tick's audio from segments and return the mouth for frame n. */
 static void mix_tick(tc_engine *e, tick_item *it, int64_t n, tc_mouth *mouth)
 {
@@ -123,6 +165,7 @@ static void mix_tick(tc_engine *e, tick_item *it, int64_t n, tc_mouth *mouth)
         e->has_cur = 1;
         e->cur_pos = 0;
         e->cur_res = (tc_segment_result){ n, n, tc_clock_frame_start(&e->clk, n), 0, 0 };
+        if (e->cur.on_start) e->cur.on_start(e->cur.opaque, &e->cur_res);
     }
     if (e->has_cur) {
         int64_t idx = n - e->cur_res.start_frame;
@@ -179,6 +222,7 @@ static void *engine_thread(void *arg)
             }
         }
         if (atomic_exchange(&e->interrupt_req, 0)) drop_all_segments(e, n);
+        if (atomic_exchange(&e->cancel_req, 0)) cancel_groups(e, n);
 
         void *slot;
         if (tc_queue_get(e->free, &slot, -1) != TC_OK) break;
@@ -365,6 +409,20 @@ int tc_engine_enqueue(tc_engine *e, tc_segment *seg)
 }
 
 void tc_engine_interrupt(tc_engine *e) { atomic_store(&e->interrupt_req, 1); }
+
+void tc_engine_cancel(tc_engine *e, uint64_t group)
+{
+    pthread_mutex_lock(&e->seg_lock);
+    int dup = 0;
+    for (int i = 0; i < e->n_cancel && !dup; i++) dup = e->cancel_groups[i] == group;
+    if (!dup && e->n_cancel < CANCEL_CAP) e->cancel_groups[e->n_cancel++] = group;
+    /* a full list is not expected (64 cancels within one frame); the
+     * request is then retried by the caller's next cancel */
+    pthread_mutex_unlock(&e->seg_lock);
+    atomic_store(&e->cancel_req, 1);
+}
+
+int64_t tc_engine_position(tc_engine *e) { return atomic_load(&e->frames); }
 
 tc_face *tc_engine_set_face(tc_engine *e, tc_face *face)
 {

@@ -58,7 +58,11 @@ typedef struct tc_segment {
     int64_t n_samples;
     tc_mouth *mouth;          /* owned; may be NULL */
     int64_t n_mouth;
-    void (*on_done)(void *opaque, const tc_segment_result *r); /* engine thread; may be NULL */
+    uint64_t group;           /* caller's tag (e.g. a message), for tc_engine_cancel */
+    /* Engine thread, may be NULL: on_start when its first frame is on the
+     * timeline (start_frame, start_sample set), on_done exactly once. */
+    void (*on_start)(void *opaque, const tc_segment_result *r);
+    void (*on_done)(void *opaque, const tc_segment_result *r);
     void *opaque;
 } tc_segment;
 
@@ -90,6 +94,14 @@ int tc_engine_enqueue(tc_engine *e, tc_segment *seg);
 /* Stop the current segment at the next tick and drop the queued ones; their
  * on_done reports interrupted = 1. */
 void tc_engine_interrupt(tc_engine *e);
+
+/* Stop the segment of `group` playing (if any) at the next tick and drop
+ * the queued segments of that group; other groups play on. Their on_done
+ * reports interrupted = 1 (end_frame = the first silent frame). */
+void tc_engine_cancel(tc_engine *e, uint64_t group);
+
+/* The timeline position: the next frame the engine will produce. */
+int64_t tc_engine_position(tc_engine *e);
 
 /* Replace the renderer from the next tick; returns the previous one, which
  * the caller may destroy once this call has returned. */

@@ -274,6 +274,62 @@ static void test_interrupt_live(void **state)
     readback_free(&rb);
 }
 
+static void record_start(void *opaque, const tc_segment_result *r)
+{
+    tc_segment_result *rec = opaque;
+    rec[1] = *r; /* [0] is on_done's, [1] on_start's */
+}
+
+/* Cancelling one group stops its playing segment and drops its queued ones;
+ * another group's queued segment plays on right after, and on_start reports
+ * where each started. */
+static void test_cancel_group(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/cancel.mkv", tmpdir);
+    const char *outs[] = { path };
+    tc_engine_config c = base_cfg(outs, 1, 60, 1);
+    tc_face *face = make_face(&c);
+    tc_engine *e = NULL;
+    char err[256];
+    assert_int_equal(tc_engine_create(&e, &c, face, err, sizeof err), TC_OK);
+    tc_segment_result r[3][2];
+    memset(r, 0, sizeof r);
+    tc_segment s[3] = { tone(3.0, 48000, 440, record_done, r[0]), tone(1.0, 48000, 440, record_done, r[1]),
+                        tone(0.5, 48000, 660, record_done, r[2]) };
+    s[0].group = s[1].group = 7;
+    s[2].group = 8;
+    for (int i = 0; i < 3; i++) {
+        s[i].on_start = record_start;
+        r[i][1].start_frame = -2; /* not called */
+    }
+    for (int i = 0; i < 3; i++) assert_int_equal(tc_engine_enqueue(e, &s[i]), TC_OK);
+    assert_int_equal(tc_engine_start(e), TC_OK);
+    usleep(400000);
+    int64_t at = tc_engine_position(e);
+    assert_true(at >= 9 && at <= 16);
+    tc_engine_cancel(e, 7);
+    assert_int_equal(tc_engine_wait(e, 10000), TC_OK);
+    tc_engine_destroy(e, 0);
+    tc_face_destroy(face);
+
+    assert_int_equal(r[0][1].start_frame, 0); /* on_start of the first */
+    assert_int_equal(r[0][0].interrupted, 1);
+    assert_true(r[0][0].end_frame >= at && r[0][0].end_frame <= at + 2);
+    assert_int_equal(r[1][0].interrupted, 1);   /* dropped, never started */
+    assert_int_equal(r[1][0].start_frame, -1);
+    assert_int_equal(r[1][1].start_frame, -2);  /* and no on_start */
+    assert_int_equal(r[2][0].interrupted, 0);   /* the other group played */
+    assert_int_equal(r[2][1].start_frame, r[0][0].end_frame);
+    assert_int_equal(r[2][0].end_frame, r[0][0].end_frame + 15);
+    readback rb;
+    read_file(path, 30, &rb);
+    for (int64_t f = r[2][0].end_frame + 1; f < 58; f++) assert_true(rb.rms[f] < 0.01f);
+    for (int64_t f = r[2][1].start_frame + 1; f < r[2][0].end_frame - 1; f++) assert_true(rb.rms[f] > 0.2f);
+    readback_free(&rb);
+}
+
 static void stall_done(void *opaque, const tc_segment_result *r)
 {
     (void)r;
@@ -384,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_44k1_and_formats),
         cmocka_unit_test(test_segment_plays_at_frame_zero),
         cmocka_unit_test(test_interrupt_live),
+        cmocka_unit_test(test_cancel_group),
         cmocka_unit_test(test_live_catch_up_keeps_timeline),
         cmocka_unit_test(test_switch_face_mid_stream),
         cmocka_unit_test(test_bad_config_is_refused),
