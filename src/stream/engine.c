@@ -46,6 +46,7 @@ struct tc_engine {
     int seg_head, seg_count;
     atomic_int interrupt_req;
     uint64_t cancel_groups[CANCEL_CAP]; /* guarded by seg_lock */
+    int cancel_keep[CANCEL_CAP];        /* keep the group's playing segment */
     int n_cancel;
     atomic_int cancel_req;
 
@@ -122,11 +123,13 @@ static void drop_all_segments(tc_engine *e, int64_t n)
 static void cancel_groups(tc_engine *e, int64_t n)
 {
     uint64_t groups[CANCEL_CAP];
+    int keep[CANCEL_CAP];
     tc_segment dropped[SEGQ_CAP];
     int ng, nd = 0;
     pthread_mutex_lock(&e->seg_lock);
     ng = e->n_cancel;
     memcpy(groups, e->cancel_groups, (size_t)ng * sizeof *groups);
+    memcpy(keep, e->cancel_keep, (size_t)ng * sizeof *keep);
     e->n_cancel = 0;
     /* compact the ring, keeping the order of what stays */
     int kept = 0;
@@ -143,7 +146,7 @@ static void cancel_groups(tc_engine *e, int64_t n)
 
     if (e->has_cur) {
         int hit = 0;
-        for (int g = 0; g < ng && !hit; g++) hit = e->cur.group == groups[g];
+        for (int g = 0; g < ng && !hit; g++) hit = e->cur.group == groups[g] && !keep[g];
         if (hit) {
             e->cur_res.end_frame = n;
             segment_finish(e, &e->cur, &e->cur_res, 1);
@@ -410,12 +413,18 @@ int tc_engine_enqueue(tc_engine *e, tc_segment *seg)
 
 void tc_engine_interrupt(tc_engine *e) { atomic_store(&e->interrupt_req, 1); }
 
-void tc_engine_cancel(tc_engine *e, uint64_t group)
+void tc_engine_cancel(tc_engine *e, uint64_t group, int keep_current)
 {
     pthread_mutex_lock(&e->seg_lock);
-    int dup = 0;
-    for (int i = 0; i < e->n_cancel && !dup; i++) dup = e->cancel_groups[i] == group;
-    if (!dup && e->n_cancel < CANCEL_CAP) e->cancel_groups[e->n_cancel++] = group;
+    int i = 0;
+    while (i < e->n_cancel && e->cancel_groups[i] != group) i++;
+    if (i < e->n_cancel) {
+        e->cancel_keep[i] = e->cancel_keep[i] && keep_current; /* the stronger request wins */
+    } else if (e->n_cancel < CANCEL_CAP) {
+        e->cancel_groups[i] = group;
+        e->cancel_keep[i] = keep_current;
+        e->n_cancel++;
+    }
     /* a full list is not expected (64 cancels within one frame); the
      * request is then retried by the caller's next cancel */
     pthread_mutex_unlock(&e->seg_lock);

@@ -95,10 +95,10 @@ int tc_engine_enqueue(tc_engine *e, tc_segment *seg);
  * on_done reports interrupted = 1. */
 void tc_engine_interrupt(tc_engine *e);
 
-/* Stop the segment of `group` playing (if any) at the next tick and drop
- * the queued segments of that group; other groups play on. Their on_done
- * reports interrupted = 1 (end_frame = the first silent frame). */
-void tc_engine_cancel(tc_engine *e, uint64_t group);
+/* Drop the queued segments of `group` at the next tick and, unless
+ * keep_current, stop its segment playing; other groups play on. Their
+ * on_done reports interrupted = 1 (end_frame = the first silent frame). */
+void tc_engine_cancel(tc_engine *e, uint64_t group, int keep_current);
 
 /* The timeline position: the next frame the engine will produce. */
 int64_t tc_engine_position(tc_engine *e);

@@ -306,10 +306,13 @@ static void test_cancel_group(void **state)
     }
     for (int i = 0; i < 3; i++) assert_int_equal(tc_engine_enqueue(e, &s[i]), TC_OK);
     assert_int_equal(tc_engine_start(e), TC_OK);
-    usleep(400000);
+    usleep(300000);
+    tc_engine_cancel(e, 7, 1); /* keep the one on air, drop the queued one */
+    usleep(300000);
+    assert_int_equal(r[1][0].interrupted, 1);
     int64_t at = tc_engine_position(e);
-    assert_true(at >= 9 && at <= 16);
-    tc_engine_cancel(e, 7);
+    assert_true(at >= 15 && at <= 22);
+    tc_engine_cancel(e, 7, 0);
     assert_int_equal(tc_engine_wait(e, 10000), TC_OK);
     tc_engine_destroy(e, 0);
     tc_face_destroy(face);
