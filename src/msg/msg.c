@@ -80,6 +80,8 @@ static int get_string(json_object *o, const char *key, char **out, size_t max_ch
     if (!json_object_is_type(v, json_type_string))
         return refuse(reason, rl, "field \"%s\" must be a string, not %s", key, json_type_to_name(json_object_get_type(v)));
     const char *s = json_object_get_string(v);
+    if ((size_t)json_object_get_string_len(v) != strlen(s))
+        return refuse(reason, rl, "field \"%s\" contains a NUL character (\\u0000)", key);
     if (max_chars && utf8_chars(s) > max_chars)
         return refuse(reason, rl, "field \"%s\" is longer than %zu characters", key, max_chars);
     if (!(*out = strdup(s))) return TC_ERR_NOMEM;
@@ -176,7 +178,8 @@ int tc_msg_parse(const void *body, size_t len, const char *amqp_id, tc_msg *out,
     char *id = NULL;
     if ((r = get_string(root, "id", &id, 0, 0, reason, rl)) < 0) goto done;
     const char *use = id && *id ? id : amqp_id && *amqp_id ? amqp_id : NULL;
-    if (!use) r = refuse(reason, rl, "no \"id\" (and no AMQP message_id to fall back on)");
+    /* no id at all is allowed: the message is spoken, only not deduplicated */
+    if (!use) out->id[0] = 0;
     else if (strlen(use) > TC_MSG_MAX_ID) r = refuse(reason, rl, "id is longer than %d bytes", TC_MSG_MAX_ID);
     else snprintf(out->id, sizeof out->id, "%s", use);
     free(id);

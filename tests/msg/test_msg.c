@@ -70,6 +70,10 @@ static void test_good_control(void **state)
                            NULL, &m, reason), TC_OK);
     assert_string_equal(m.arg, "de");
     tc_msg_free(&m);
+    /* no id anywhere: accepted (spoken, just not deduplicated) */
+    assert_int_equal(parse("{\"type\":\"text\",\"text\":\"hi\"}", NULL, &m, reason), TC_OK);
+    assert_string_equal(m.id, "");
+    tc_msg_free(&m);
 }
 
 static void test_bad_messages(void **state)
@@ -91,6 +95,7 @@ static void test_bad_messages(void **state)
         { "{\"type\":\"text\",\"id\":\"x\",\"text\":\"bad \xff byte\"}", 0, "not valid UTF-8" },
         { "{\"type\":\"text\",\"id\":\"x\",\"text\":\"\xc0\xaf\"}", 0, "not valid UTF-8" },
         { "{\"type\":\"text\"}\0junk", 20, "NUL byte" },
+        { "{\"type\":\"text\",\"id\":\"x\",\"text\":\"a\\u0000b\"}", 0, "NUL character" },
         { deep, 0, "nested deeper" },
         { huge, sizeof huge - 1, "over the 65536-byte limit" },
         { "{\"v\":2,\"type\":\"text\",\"id\":\"x\",\"text\":\"a\"}", 0, "version 2" },
@@ -98,7 +103,6 @@ static void test_bad_messages(void **state)
         { "{\"id\":\"x\",\"text\":\"a\"}", 0, "missing field \"type\"" },
         { "{\"type\":\"speech\",\"id\":\"x\"}", 0, "unknown type \"speech\"" },
         { "{\"type\":7,\"id\":\"x\"}", 0, "\"type\" must be a string" },
-        { "{\"type\":\"text\",\"text\":\"a\"}", 0, "no \"id\"" },
         { "{\"type\":\"text\",\"id\":\"x\"}", 0, "missing field \"text\"" },
         { "{\"type\":\"text\",\"id\":\"x\",\"text\":\"   \"}", 0, "text is empty" },
         { longtext, 0, "at most 5000" },
