@@ -76,6 +76,7 @@ _tc_cleanup() {
   done
   for d in "$T"/*/; do
     [ -f "$d/nginx.pid" ] && "$NGINX_RTMP" stop "$d" >/dev/null 2>&1
+    [ -f "$d/broker" ] && "$TC_ROOT/tests/env/rabbitmq.sh" stop "$d" >/dev/null 2>&1
   done
   if [ "$rc" -ne 0 ]; then
     for f in "$T"/*.log; do
@@ -112,6 +113,36 @@ nginx_start() { "$NGINX_RTMP" start "$T/nginx" {TC_OUT}>&- {TC_ERR}>&-; }
 nginx_stop() { "$NGINX_RTMP" stop "$T/nginx"; }
 nginx_restart() { "$NGINX_RTMP" restart "$T/nginx" {TC_OUT}>&- {TC_ERR}>&-; }
 nginx_kill() { "$NGINX_RTMP" kill "$T/nginx"; }
+
+# rmq_start: a private RabbitMQ in $T/rabbitmq (stopped at exit); sets
+# AMQP_PORT and AMQP_URL. rmq_restart keeps its port and data; rmq_ctl runs
+# rabbitmqctl against it; rmq_counts QUEUE prints "ready unacked".
+RMQ=$TC_ROOT/tests/env/rabbitmq.sh
+BROKER_PY=$TC_ROOT/tests/broker.py
+rmq_start() {
+  AMQP_PORT=$("$RMQ" start "$T/rabbitmq" {TC_OUT}>&- {TC_ERR}>&-) || fail "$(basename "$0" .sh)" "the broker did not start"
+  AMQP_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2F
+}
+rmq_restart() { "$RMQ" restart "$T/rabbitmq" {TC_OUT}>&- {TC_ERR}>&- >/dev/null; }
+rmq_ctl() { "$RMQ" ctl "$T/rabbitmq" "$@"; }
+rmq_counts() {
+  rmq_ctl list_queues -q name messages_ready messages_unacknowledged 2>/dev/null | awk -v q="$1" '$1 == q { print $2, $3 }'
+}
+# broker SUBCOMMAND ARGS: tests/broker.py (pika) with Debian's Python.
+broker() { "$PYSYS" "$BROKER_PY" "$@"; }
+# wait_queue Q: wait (10 s at most) until talkcast has declared queue Q.
+wait_queue() {
+  for _ in $(seq 1 100); do [ "$(rmq_counts "$1")" != "" ] && return 0; sleep 0.1; done
+  return 1
+}
+# events_listen: record every event of talkcast.events to $T/events.jsonl
+# (in the background, bound before it returns).
+events_listen() {
+  : >"$T/events.jsonl"
+  bg broker events "$AMQP_URL" talkcast.events "$T/events.jsonl" 300 >"$T/listener.out"
+  for _ in $(seq 1 50); do grep -q ready "$T/listener.out" && return 0; sleep 0.1; done
+  return 1
+}
 
 # free_port: a TCP port on 127.0.0.1 that nothing listens on (right now).
 free_port() {

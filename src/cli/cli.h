@@ -20,5 +20,7 @@ tc_face_config tc_cli_face_config(const tc_config *c);
 tc_engine_config tc_cli_engine_config(const tc_config *c, int live, int64_t max_frames);
 
 int tc_cli_say(int argc, char **argv);
+int tc_cli_run(int argc, char **argv);
+void tc_cli_run_help(void);
 
 #endif

@@ -16,20 +16,17 @@
 #include <libavutil/pixdesc.h>
 #include <cairo.h>
 
-#include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "face/face.h"
 #include "stream/avlog.h"
-#include "stream/engine.h"
 #include "tts/tts.h"
 #include "cli/cli.h"
 #include "tc_version.h"
 
 extern char **environ;
 
-static const tc_log_ctx log_ctx = { "main", NULL };
 
 static void print_version(void)
 {
@@ -64,132 +61,6 @@ static void print_usage(FILE *f)
             "  talkcast run --out rtmp://127.0.0.1/live/avatar\n"
             "  talkcast run --avatar me.png --duration 10 -o clip.mp4\n",
             TC_VERSION);
-}
-
-static void print_run_help(void)
-{
-    printf("Usage: talkcast run [OPTIONS]\n\n"
-           "Streams the avatar at a constant frame rate (audio sample clock as master) to every\n"
-           "output at once. Network outputs reconnect on their own; files are finished on exit.\n"
-           "SIGINT/SIGTERM stop gracefully (files get their trailer); a second signal aborts.\n\n");
-    tc_config_print_help(stdout);
-}
-
-static void report(tc_engine *e)
-{
-    tc_engine_stats st;
-    tc_engine_get_stats(e, &st);
-    tc_log(&log_ctx, TC_LOG_INFO,
-           "frames=%lld late=%lld dropped=%lld audio_samples=%lld segments=%lld interrupted=%lld",
-           (long long)st.frames, (long long)st.late, (long long)st.dropped, (long long)st.samples,
-           (long long)st.segments_done, (long long)st.segments_interrupted);
-    for (int i = 0; i < tc_engine_output_count(e); i++) {
-        tc_output_stats os;
-        tc_engine_output_stats(e, i, &os);
-        tc_log(&log_ctx, TC_LOG_INFO,
-               "out%d state=%s bytes=%lld packets=%lld dropped=%lld reconnects=%lld failures=%lld", i,
-               tc_output_state_name(os.state), (long long)os.bytes, (long long)os.packets,
-               (long long)os.dropped, (long long)os.reconnects, (long long)os.failures);
-    }
-}
-
-static int cmd_run(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--")) break;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            print_run_help();
-            return 0;
-        }
-    }
-    tc_config cfg;
-    if (tc_config_init(&cfg) < 0) return 1;
-    int next = 0, rc = tc_cli_load_config(&cfg, argc - 1, argv + 1, &next);
-    if (rc) goto out;
-    if (next < argc - 1) {
-        fprintf(stderr, "talkcast run: unexpected argument '%s'\n", argv[next + 1]);
-        rc = 2;
-        goto out;
-    }
-    if (cfg.n_outputs == 0) {
-        fprintf(stderr, "talkcast run: no output; give one with --out URL "
-                        "(e.g. --out rtmp://127.0.0.1/live/avatar or -o out.mp4)\n");
-        rc = 2;
-        goto out;
-    }
-
-    tc_face_config fc = tc_cli_face_config(&cfg);
-    tc_face *face = NULL;
-    int r = tc_face_create_auto(&face, &fc);
-    if (r < 0) {
-        fprintf(stderr, "talkcast run: cannot use avatar '%s': %s\n", cfg.avatar, tc_strerror(r));
-        rc = r == TC_ERR_NOTFOUND || r == TC_ERR_FORMAT ? 2 : 1;
-        goto out;
-    }
-
-    tc_engine_config ec = tc_cli_engine_config(
-        &cfg, cfg.pace == TC_PACE_LIVE,
-        cfg.duration > 0 ? (int64_t)(cfg.duration * cfg.fps_num / cfg.fps_den + 0.5) : 0);
-
-    /* Signals are taken synchronously by this thread only; every thread the
-     * engine starts inherits the blocked mask. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    char err[512] = "";
-    tc_engine *eng = NULL;
-    r = tc_engine_create(&eng, &ec, face, err, sizeof err);
-    if (r < 0) {
-        fprintf(stderr, "talkcast run: %s\n", err[0] ? err : tc_strerror(r));
-        tc_face_destroy(face);
-        rc = r == TC_ERR_INVAL || r == TC_ERR_UNSUPPORTED ? 2 : 1;
-        goto out;
-    }
-    if ((r = tc_engine_start(eng)) < 0) {
-        fprintf(stderr, "talkcast run: cannot start the engine: %s\n", tc_strerror(r));
-        tc_engine_destroy(eng, 1);
-        tc_face_destroy(face);
-        rc = 1;
-        goto out;
-    }
-    tc_log(&log_ctx, TC_LOG_INFO, "streaming %dx%d@%d/%d %s, %d Hz x%d, avatar=%s, %zu output(s)",
-           cfg.width, cfg.height, cfg.fps_num, cfg.fps_den, cfg.pix_fmt, cfg.sample_rate,
-           cfg.channels, tc_face_name(face), cfg.n_outputs);
-
-    int abort = 0, stopping = 0;
-    while (tc_engine_wait(eng, 0) != TC_OK) {
-        struct timespec ts = { 0, 200 * 1000000L };
-        int sig = sigtimedwait(&sigs, NULL, &ts);
-        if (sig == SIGINT || sig == SIGTERM) {
-            if (stopping) {
-                tc_log(&log_ctx, TC_LOG_WARN, "second signal: aborting");
-                abort = 1;
-                break;
-            }
-            stopping = 1;
-            tc_log(&log_ctx, TC_LOG_INFO, "%s: stopping gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
-            tc_engine_stop(eng);
-        }
-    }
-    tc_engine_close(eng, abort);
-    report(eng);
-    /* A file that could not be written is a failed run; a network output
-     * that was still reconnecting at the end is not. */
-    rc = 0;
-    for (int i = 0; i < tc_engine_output_count(eng); i++) {
-        tc_output_stats os;
-        tc_engine_output_stats(eng, i, &os);
-        if (os.state == TC_OUTPUT_FAILED) rc = 1;
-    }
-    tc_engine_destroy(eng, abort);
-    tc_face_destroy(face);
-out:
-    tc_config_free(&cfg);
-    return rc;
 }
 
 static int cmd_voices(int argc, char **argv)
@@ -264,11 +135,11 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "help")) {
-        if (argc > 2 && !strcmp(argv[2], "run")) print_run_help();
+        if (argc > 2 && !strcmp(argv[2], "run")) tc_cli_run_help();
         else print_usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) return tc_cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "config")) return cmd_config(argc - 1, argv + 1);
     if (!strcmp(cmd, "say")) return tc_cli_say(argc - 1, argv + 1);
     if (!strcmp(cmd, "voices")) return cmd_voices(argc - 1, argv + 1);

@@ -22,8 +22,9 @@ static const char *const level_names[] = { "error", "warn", "info", "debug", NUL
 static const char *const pix_fmts[] = { "yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12", NULL };
 
 /* Groups, in --help order; each option names its group by index. */
-static const char *const groups[] = { "Video", "Audio", "Avatar", "Speech", "Encoder", "Outputs", "Run", "Logging" };
-enum { G_VIDEO, G_AUDIO, G_AVATAR, G_TTS, G_ENC, G_OUT, G_RUN, G_LOG };
+static const char *const groups[] = { "Video", "Audio", "Avatar", "Speech", "Encoder", "Outputs", "Messages", "Run", "Logging" };
+enum { G_VIDEO, G_AUDIO, G_AVATAR, G_TTS, G_ENC, G_OUT, G_MSG, G_RUN, G_LOG };
+static const char *const on_stop_names[] = { "sentence", "message", "now", NULL };
 static const char *const tts_names[] = { "espeak", "openai", "elevenlabs", NULL };
 static const char *const tts_fallbacks[] = { "", "none", "espeak", "openai", "elevenlabs", NULL };
 static const char *const tts_formats[] = { "wav", "pcm", "mp3", "opus", NULL };
@@ -111,6 +112,38 @@ static const opt_ext options[] = {
       60, NULL, G_OUT, "first reconnect back-off, seconds"),
     O("reconnect-max", 0, "TALKCAST_RECONNECT_MAX", TC_OPT_DOUBLE, OFF(reconnect_max), 0, "30", 0.05,
       3600, NULL, G_OUT, "back-off cap, seconds"),
+    SECRET("amqp-url", "TALKCAST_AMQP_URL", OFF(amqp_url), G_MSG,
+           "RabbitMQ URL, amqp://user:pass@host:5672/vhost or amqps://…; \"\" = stream without messages"),
+    O("queue", 0, "TALKCAST_QUEUE", TC_OPT_STRING, OFF(queue), 0, "talkcast", 0, 0, NULL, G_MSG,
+      "queue of messages to speak (also names QUEUE.control, QUEUE.dlx, QUEUE.dlq)"),
+    O("prefetch", 0, "TALKCAST_PREFETCH", TC_OPT_INT, OFF(prefetch), 0, "8", 1, 1000, NULL, G_MSG,
+      "messages held unacked at once (the next ones are synthesized ahead)"),
+    O("heartbeat", 0, "TALKCAST_HEARTBEAT", TC_OPT_INT, OFF(heartbeat), 0, "30", 0, 3600, NULL, G_MSG,
+      "AMQP heartbeat, seconds; 0 = off"),
+    O("amqp-passive", 0, "TALKCAST_AMQP_PASSIVE", TC_OPT_BOOL, OFF(amqp_passive), 0, "false", 0, 0, NULL,
+      G_MSG, "the queues and exchanges exist already: check them, declare nothing"),
+    O("amqp-ca", 0, "TALKCAST_AMQP_CA", TC_OPT_STRING, OFF(amqp_ca), 0, "", 0, 0, NULL, G_MSG,
+      "amqps: CA bundle to verify the broker; \"\" = the system's"),
+    O("amqp-cert", 0, "TALKCAST_AMQP_CERT", TC_OPT_STRING, OFF(amqp_cert), 0, "", 0, 0, NULL, G_MSG,
+      "amqps: client certificate (PEM), optional"),
+    O("amqp-key", 0, "TALKCAST_AMQP_KEY", TC_OPT_STRING, OFF(amqp_key), 0, "", 0, 0, NULL, G_MSG,
+      "amqps: client key (PEM), optional"),
+    O("amqp-verify", 0, "TALKCAST_AMQP_VERIFY", TC_OPT_BOOL, OFF(amqp_verify), 0, "true", 0, 0, NULL, G_MSG,
+      "amqps: verify the broker's certificate and host name"),
+    O("events-exchange", 0, "TALKCAST_EVENTS_EXCHANGE", TC_OPT_STRING, OFF(events_exchange), 0,
+      "talkcast.events", 0, 0, NULL, G_MSG, "topic exchange for events (key STREAM.EVENT); \"\" = none"),
+    O("stream-name", 0, "TALKCAST_STREAM_NAME", TC_OPT_STRING, OFF(stream_name), 0, "talkcast", 0, 0, NULL,
+      G_MSG, "this stream's name in events and their routing keys"),
+    O("synth-ahead", 0, "TALKCAST_SYNTH_AHEAD", TC_OPT_INT, OFF(synth_ahead), 0, "1", 0, 16, NULL, G_MSG,
+      "messages synthesized ahead of the one on air"),
+    O("pause-after", 0, "TALKCAST_PAUSE_AFTER", TC_OPT_DOUBLE, OFF(pause_after), 0, "0.25", 0, 10, NULL,
+      G_MSG, "seconds of silence after each message (the mouth settles)"),
+    O("on-stop", 0, "TALKCAST_ON_STOP", TC_OPT_ENUM, OFF(on_stop), 0, "sentence", 0, 0, on_stop_names,
+      G_MSG, "SIGTERM during speech: finish the sentence (rest requeued), the message, or stop now"),
+    O("stop-timeout", 0, "TALKCAST_STOP_TIMEOUT", TC_OPT_DOUBLE, OFF(stop_timeout), 0, "30", 0, 3600, NULL,
+      G_MSG, "seconds a graceful stop waits for speech to end"),
+    O("avatar-dir", 0, "TALKCAST_AVATAR_DIR", TC_OPT_STRING, OFF(avatar_dir), 0, "", 0, 0, NULL, G_AVATAR,
+      "where set_avatar looks up names (NAME, NAME.png/.jpg/.mp4, NAME/ sprite pack)"),
     O("duration", 0, "TALKCAST_DURATION", TC_OPT_DOUBLE, OFF(duration), 0, "0", 0, 1e9, NULL, G_RUN,
       "stop after this many seconds of stream; 0 = run until stopped"),
     O("pace", 0, "TALKCAST_PACE", TC_OPT_ENUM, OFF(pace), 0, "live", 0, 0, pace_names, G_RUN,

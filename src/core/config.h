@@ -61,6 +61,18 @@ typedef struct tc_config {
     double tts_timeout;       /* seconds for a whole request */
     double tts_connect_timeout;
     int tts_retries;
+    /* messages */
+    char *amqp_url;           /* secret */
+    char *queue;
+    int prefetch, heartbeat, amqp_passive;
+    char *amqp_ca, *amqp_cert, *amqp_key;
+    int amqp_verify;
+    char *events_exchange, *stream_name;
+    int synth_ahead;
+    double pause_after;
+    int on_stop;              /* tc_pipe_drain_mode: 0 sentence, 1 message, 2 now */
+    double stop_timeout;
+    char *avatar_dir;
     /* run */
     double duration;          /* seconds; 0 = run until stopped */
     int pace;                 /* tc_pace */
