@@ -7,3 +7,4 @@ export TALKCAST_BIN=${1:-build/talkcast}
 bash bench/idle_vs_ffmpeg.sh
 BUILD=$(dirname "$TALKCAST_BIN") bash bench/tts.sh
 BUILD=$(dirname "$TALKCAST_BIN") bash bench/face.sh
+bash bench/latency.sh
