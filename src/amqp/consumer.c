@@ -136,7 +136,7 @@ static void connect_once(in_state *s, tc_backoff *bo)
          * an error: it needs a person), the retries at debug */
         int severe = strstr(why, "PRECONDITION_FAILED") || strstr(why, "passive") || strstr(why, "ACCESS_REFUSED");
         if (!s->outage_logged || severe)
-            tc_log(&a->log_in, severe ? TC_LOG_ERROR : TC_LOG_WARN, "%s; retrying in %.1f s (and on)", why, wait);
+            tc_log(&a->log_in, severe ? TC_LOG_ERROR : TC_LOG_WARN, "%s; retrying in %.1f s, then with back-off up to the cap", why, wait);
         else
             tc_log(&a->log_in, TC_LOG_DEBUG, "%s; retrying in %.1f s", why, wait);
         s->outage_logged = 1;
