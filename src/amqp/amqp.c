@@ -19,17 +19,15 @@ void tc_amqp_delivery_free(tc_amqp_delivery *d)
     free(d);
 }
 
-/* "amqp://user:secret@host/" → "amqp://user:***@host/" */
+/* "amqp://user:secret@host/" → "amqp://user:***@host/" (a new string). */
 static char *mask_url(const char *url)
 {
-    char *m = strdup(url);
-    if (!m) return NULL;
-    char *scheme = strstr(m, "://");
-    char *at = strrchr(m, '@');
-    if (scheme && at) {
-        char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-        if (colon) memmove(colon + 1, "***", 3), memmove(colon + 4, at, strlen(at) + 1);
-    }
+    const char *scheme = strstr(url, "://"), *at = strrchr(url, '@');
+    const char *colon = scheme && at && at > scheme ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (!colon) return strdup(url);
+    size_t n = strlen(url) + 4;
+    char *m = malloc(n);
+    if (m) snprintf(m, n, "%.*s***%s", (int)(colon + 1 - url), url, at);
     return m;
 }
 

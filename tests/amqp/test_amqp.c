@@ -15,6 +15,7 @@
 #include "amqp/amqp.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 
 static void on_delivery(void *opaque, tc_amqp_delivery *d)
 {
@@ -67,7 +68,14 @@ static void test_bad_settings(void **state)
     tc_amqp_delivery_free(NULL);
 }
 
-static int state_calls;
+static int state_calls, secret_seen, masked_seen;
+static void log_hook(const char *line, void *opaque)
+{
+    (void)opaque;
+    if (strstr(line, "secret")) secret_seen++;
+    if (strstr(line, "guest:***@")) masked_seen++;
+}
+
 static void on_state(void *opaque, int up, const char *why)
 {
     (void)opaque, (void)why;
@@ -84,6 +92,7 @@ static void test_broker_down(void **state)
     tc_amqp *a = NULL;
     char err[256];
     assert_int_equal(tc_amqp_create(&a, &c, on_delivery, on_state, NULL, err, sizeof err), TC_OK);
+    tc_log_set_hook(log_hook, NULL);
     assert_int_equal(tc_amqp_start(a), TC_OK);
     usleep(800000);
     tc_amqp_stats st;
@@ -110,7 +119,10 @@ static void test_broker_down(void **state)
     t0 = tc_now_ns();
     tc_amqp_destroy(a);
     assert_true(tc_now_ns() - t0 < 1000000000LL);
+    tc_log_set_hook(NULL, NULL);
     assert_int_equal(state_calls, 0);
+    assert_int_equal(secret_seen, 0); /* the password is never logged */
+    assert_true(masked_seen >= 1);
 }
 
 int main(void)
