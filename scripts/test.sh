@@ -38,6 +38,15 @@ int_out=$(mktemp)
 bash tests/run-integration.sh 2>&1 | tee "$int_out"
 ip=$(grep -cE '^PASS' "$int_out" || true)
 if_=$(grep -cE '^FAIL' "$int_out" || true)
+passed=$((passed + ip))
+failed=$((failed + if_))
+
+# The daemon's message path (amqp, pipeline, run) once more, as a whole
+# process under ASan+UBSan: a leak or a race-made overflow fails the run.
+echo "== message integration tests under ASan+UBSan ($ASAN/talkcast)"
+TALKCAST_BIN=$PWD/$ASAN/talkcast bash tests/run-integration.sh run_ 2>&1 | sed 's|integration/|integration-asan/|' | tee "$int_out"
+ip=$(grep -cE '^PASS' "$int_out" || true)
+if_=$(grep -cE '^FAIL' "$int_out" || true)
 rm -f "$int_out"
 passed=$((passed + ip))
 failed=$((failed + if_))
