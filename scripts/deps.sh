@@ -20,6 +20,8 @@ PACKAGES=(
   # real parts the tests and the demo run: viewer/baseline, the RTMP server,
   # the message broker and its command-line clients
   ffmpeg nginx-light libnginx-mod-rtmp rabbitmq-server amqp-tools
+  # a private CA and certificate for the broker's TLS listener (amqps:// test)
+  openssl
   # benchmarks: CPU and peak RSS of whole processes; the espeak-ng CLI as a baseline
   time espeak-ng
 )

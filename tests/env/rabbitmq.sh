@@ -7,7 +7,9 @@
 # `start` waits for `rabbitmqctl await_startup` and prints the AMQP port
 # (also in DIR/port); `restart` keeps the ports and the data (durable
 # queues and unacked messages survive, as with a real broker restart);
-# `ctl DIR list_queues …` runs rabbitmqctl against this node. The broker's
+# `ctl DIR list_queues …` runs rabbitmqctl against this node. With
+# RMQ_TLS=1, `start` also opens a TLS listener (port in DIR/tls_port) with a
+# certificate for localhost/127.0.0.1 signed by a fresh CA (DIR/ca.pem). The broker's
 # files live in a directory of their own under /tmp (named in DIR/broker),
 # because DIR's parents are often private to the caller and the broker runs
 # as another user; `stop` removes it.
@@ -80,6 +82,25 @@ stop_broker() {
   done
 }
 
+# tls_setup: a CA and a server certificate for localhost and 127.0.0.1,
+# and the broker's TLS listener on a free port.
+tls_setup() {
+  local t=$b/tls port
+  mkdir -p "$t"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=talkcast-test-ca \
+    -keyout "$t/ca.key" -out "$t/ca.pem" >/dev/null 2>&1 || die "openssl: cannot make the test CA"
+  openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout "$t/server.key" -out "$t/server.csr" \
+    >/dev/null 2>&1 || die "openssl: cannot make the server key"
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$t/ext"
+  openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 2 \
+    -extfile "$t/ext" -out "$t/server.pem" >/dev/null 2>&1 || die "openssl: cannot sign the server certificate"
+  port=$(free_port)
+  echo "$port" >"$dir/tls_port"
+  printf '%s\n' "listeners.ssl.default = 127.0.0.1:$port" "ssl_options.cacertfile = $t/ca.pem" \
+    "ssl_options.certfile = $t/server.pem" "ssl_options.keyfile = $t/server.key" \
+    "ssl_options.verify = verify_none" "ssl_options.fail_if_no_peer_cert = false" >>"$b/rabbitmq.conf"
+}
+
 mkdir -p "$dir"
 if [ "$cmd" = start ]; then
   b=$(mktemp -d /tmp/tc-rabbitmq-XXXXXX)
@@ -96,6 +117,10 @@ case "$cmd" in
     # guest may connect over loopback (the only address this broker has)
     printf 'listeners.tcp.default = 127.0.0.1:%s\nloopback_users = none\n' "$(cut -d' ' -f1 "$b/ports")" \
       >"$b/rabbitmq.conf"
+    if [ "${RMQ_TLS:-0}" = 1 ]; then
+      tls_setup
+      cp "$b/tls/ca.pem" "$dir/ca.pem"
+    fi
     [ "$(id -u)" -eq 0 ] && chown -R rabbitmq:rabbitmq "$b"
     start
     ;;

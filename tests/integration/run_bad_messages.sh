@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run_bad_messages — 22 kinds of bad input, then a good message. Checks that
+# run_bad_messages — 23 kinds of bad input (a path as an avatar name among
+# them), then a good message. Checks that
 # every bad one lands in the dead-letter queue with its original body and a
 # one-line reason in header x-talkcast-error, each gets a `failed` event,
 # talkcast keeps running (no crash, nothing unacked), and the good message
@@ -43,6 +44,7 @@ bad = [
     b'{"type":"text","text":"nul\\u0000inside"}',
     b'{"type":"text","text":"x","id":"' + b'i' * 200 + b'"}',
     b'{"type":"control","command":"set_voice","args":{"voice":"klingon"}}',
+    b'{"type":"control","command":"set_avatar","args":{"avatar":"../../etc/passwd"}}',
 ]
 with open(sys.argv[1], "wb") as f:
     for i, b in enumerate(bad):
