@@ -9,6 +9,8 @@
                                                 line each: body, headers, message_id
   broker.py bind URL EXCHANGE QUEUE             a durable QUEUE bound to EXCHANGE with '#'
                                                 (events that survive a broker restart)
+  broker.py topology URL QUEUE                  declare what `talkcast run` would (for --amqp-passive)
+  broker.py plain-queue URL QUEUE               a durable QUEUE with no arguments at all
   broker.py count URL QUEUE                     messages ready in QUEUE (passive declare)
   broker.py wait-events OUT EVENT N [SECONDS]   wait until OUT holds N events named EVENT
 
@@ -79,6 +81,25 @@ def bind(url, exchange, queue):
     conn.close()
 
 
+def topology(url, queue):
+    conn = connect(url)
+    ch = conn.channel()
+    ch.exchange_declare(queue + ".dlx", "direct", durable=True)
+    ch.queue_declare(queue + ".dlq", durable=True)
+    ch.queue_bind(queue + ".dlq", queue + ".dlx", routing_key=queue)
+    args = {"x-dead-letter-exchange": queue + ".dlx", "x-dead-letter-routing-key": queue}
+    ch.queue_declare(queue, durable=True, arguments=args)
+    ch.queue_declare(queue + ".control", durable=True, arguments=args)
+    ch.exchange_declare("talkcast.events", "topic", durable=True)
+    conn.close()
+
+
+def plain_queue(url, queue):
+    conn = connect(url)
+    conn.channel().queue_declare(queue, durable=True)
+    conn.close()
+
+
 def count(url, queue):
     conn = connect(url)
     ch = conn.channel()
@@ -126,6 +147,10 @@ def main(argv):
             drain(argv[2], argv[3])
         elif cmd == "bind":
             bind(argv[2], argv[3], argv[4])
+        elif cmd == "topology":
+            topology(argv[2], argv[3])
+        elif cmd == "plain-queue":
+            plain_queue(argv[2], argv[3])
         elif cmd == "count":
             count(argv[2], argv[3])
         elif cmd == "wait-events":

@@ -191,9 +191,13 @@ static int declare_exchange(tc_amqp *a, amqp_connection_state_t c, amqp_channel_
                           amqp_empty_table);
     amqp_rpc_reply_t rr = amqp_get_rpc_reply(c);
     if (rr.reply_type == AMQP_RESPONSE_NORMAL) return TC_OK;
-    char what[300];
+    char what[300], t2[512];
     snprintf(what, sizeof what, "%s exchange '%s'", a->passive ? "checking" : "declaring", name);
-    tc_amqp_reply_text(rr, what, why, whylen);
+    tc_amqp_reply_text(rr, what, t2, sizeof t2);
+    if (a->passive && strstr(t2, "NOT_FOUND"))
+        snprintf(why, whylen, "%s — passive mode: it must exist (declare it, or drop --amqp-passive)", t2);
+    else
+        snprintf(why, whylen, "%s", t2);
     return TC_ERR_NOTFOUND;
 }
 
@@ -207,7 +211,10 @@ int tc_amqp_declare(tc_amqp *a, amqp_connection_state_t c, char *why, size_t why
         tc_amqp_reply_text(rr, "channel.open", why, whylen);
         return TC_ERR_NET;
     }
-    int r = declare_exchange(a, c, ch, a->dlx, "direct", why, whylen);
+    /* the queues people name first, so a missing one is what an error names */
+    int r = declare_queue(a, c, ch, a->queue, 1, why, whylen);
+    if (r == TC_OK) r = declare_queue(a, c, ch, a->control_queue, 1, why, whylen);
+    if (r == TC_OK) r = declare_exchange(a, c, ch, a->dlx, "direct", why, whylen);
     if (r == TC_OK) r = declare_queue(a, c, ch, a->dlq, 0, why, whylen);
     if (r == TC_OK && !a->passive) {
         amqp_queue_bind(c, ch, amqp_cstring_bytes(a->dlq), amqp_cstring_bytes(a->dlx), amqp_cstring_bytes(a->queue),
@@ -218,8 +225,6 @@ int tc_amqp_declare(tc_amqp *a, amqp_connection_state_t c, char *why, size_t why
             r = TC_ERR_NET;
         }
     }
-    if (r == TC_OK) r = declare_queue(a, c, ch, a->queue, 1, why, whylen);
-    if (r == TC_OK) r = declare_queue(a, c, ch, a->control_queue, 1, why, whylen);
     if (r == TC_OK && a->events[0]) r = declare_exchange(a, c, ch, a->events, "topic", why, whylen);
     if (r == TC_OK) {
         amqp_channel_close(c, ch, AMQP_REPLY_SUCCESS);
