@@ -13,7 +13,7 @@ int main(int argc, char **argv)
 {
     const char *avatar = argc > 1 && strcmp(argv[1], "vector") ? argv[1] : NULL;
     tc_face_config c = { 1280, 720, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, avatar, 1, 0,
-                         argc > 2 ? argv[2] : NULL };
+                         argc > 2 ? argv[2] : NULL, 1 };
     tc_face *f;
     if (tc_face_create_auto(&f, &c) < 0) return 1;
     AVFrame *held[3] = { av_frame_alloc(), av_frame_alloc(), av_frame_alloc() };

@@ -78,7 +78,7 @@ tc_face_config tc_cli_face_config(const tc_config *c)
     tc_face_config fc = {
         c->width, c->height, av_get_pix_fmt(c->pix_fmt), c->fps_num, c->fps_den, (tc_face_fit)c->fit,
         strcmp(c->avatar, "vector") ? c->avatar : NULL, c->seed, (int64_t)c->video_cache_mb << 20,
-        c->landmarks[0] ? c->landmarks : NULL,
+        c->landmarks[0] ? c->landmarks : NULL, c->breathing,
     };
     if (!fc.seed) fc.seed = (uint32_t)getpid(); /* 0 = a new rhythm every run */
     return fc;

@@ -142,6 +142,8 @@ static const opt_ext options[] = {
       G_MSG, "SIGTERM during speech: finish the sentence (rest requeued), the message, or stop now"),
     O("stop-timeout", 0, "TALKCAST_STOP_TIMEOUT", TC_OPT_DOUBLE, OFF(stop_timeout), 0, "30", 0, 3600, NULL,
       G_MSG, "seconds a graceful stop waits for speech to end"),
+    O("breathing", 0, "TALKCAST_BREATHING", TC_OPT_BOOL, OFF(breathing), 0, "true", 0, 0, NULL, G_AVATAR,
+      "the vector avatar breathes between and during messages (--no-breathing: a still body)"),
     O("avatar-dir", 0, "TALKCAST_AVATAR_DIR", TC_OPT_STRING, OFF(avatar_dir), 0, "", 0, 0, NULL, G_AVATAR,
       "where set_avatar looks up names (NAME, NAME.png/.jpg/.mp4, NAME/ sprite pack)"),
     O("duration", 0, "TALKCAST_DURATION", TC_OPT_DOUBLE, OFF(duration), 0, "0", 0, 1e9, NULL, G_RUN,

@@ -31,6 +31,7 @@ typedef struct tc_config {
     int video_cache_mb;       /* decode loops up to this size into memory */
     char *landmarks;          /* mouth landmarks JSON for a photo avatar; "" = next to the image */
     uint32_t seed;            /* idle-life randomness (0 = from time) */
+    int breathing;            /* bool: the vector avatar breathes */
     /* encoder */
     char *x264_preset;        /* default "veryfast" */
     char *x264_tune;          /* default "zerolatency"; "" for none */

@@ -49,6 +49,9 @@ typedef struct tc_face_config {
     /* "photo": mouth landmarks JSON; NULL = next to the image, as
      * <image without extension>.landmarks.json. Borrowed. */
     const char *landmarks;
+    /* Idle life beyond blinks: "vector" breathes (its body rises and falls
+     * a few pixels). 0 = off: an idle face is one unchanging picture. */
+    int breathing;
 } tc_face_config;
 
 typedef struct tc_face tc_face; /* opaque instance */

@@ -10,8 +10,12 @@
  * only where that frame is out of date: the face rectangle is two bands,
  * eyes and mouth, and each pool frame remembers which eyes and which mouth
  * it shows, so speech redraws and converts just the mouth band.
+ * Breathing (cfg->breathing) lifts the body by up to a few pixels in
+ * whole-pixel steps: a third band below the face rectangle, drawn at init
+ * for every step, so a breath costs a copy when its step changes.
  *
  * Invariant: every pool frame equals base_frame outside the face rectangle
+ * and the body band
  * (copied once when the frame is made; afterwards only the bands are
  * written), and inside each band it shows exactly what its slot records.
  * The pool grows only while every frame is held downstream, up to
@@ -25,6 +29,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cairo.h>
@@ -42,13 +47,14 @@ static const tc_log_ctx log_ctx = { "face", "vector" };
  * eyes depend on `blink` only, the mouth on the other five. */
 typedef struct face_state {
     int blink, open, width, round, press, teeth;
+    int breath; /* body lift in whole pixels */
 } face_state;
 
-enum { EYES, MOUTH, N_BANDS };
+enum { EYES, MOUTH, BODY, N_BANDS };
 
-/* One horizontal band of the face rectangle and its drawing tools. */
+/* One band of the picture that can change, and its drawing tools. */
 typedef struct band {
-    int y, h;               /* rows in the frame */
+    int x, y, w, h;         /* in the frame */
     cairo_surface_t *s;     /* ARGB32 scratch, rect width x h */
     cairo_t *cr;            /* draws on s, kept for the instance's life */
     struct SwsContext *sws; /* s -> output format */
@@ -61,7 +67,9 @@ typedef struct slot {
 } slot;
 
 struct priv {
-    uint32_t seed; /* config kept for blinks */
+    uint32_t seed; /* config kept for blinks and breathing */
+    AVFrame **lifts;  /* the body band at each lift, -max_lift..max_lift, in the output format */
+    int max_lift;     /* pixels */
     int fps_num, fps_den;
     tc_vector_palette pal;
     tc_vector_geom geom;
@@ -86,9 +94,22 @@ static int blink_level(uint32_t seed, int64_t n, int fps_num, int fps_den)
     return (int)lrint(tc_face_blink(seed, n, fps_num, fps_den) * QUANT);
 }
 
+/* Breathing: the body rises and falls by up to TC_VECTOR_BREATH_MAX units
+ * about every 4.2 s (14 breaths a minute), with a phase from the seed, in
+ * whole-pixel steps (finer steps cost the encoder more than they show). */
+static int breath_level(const struct priv *p, int64_t n)
+{
+    if (!p->max_lift) return 0;
+    double t = (double)n * p->fps_den / p->fps_num;
+    double phase = (double)(p->seed % 1000) / 1000.0;
+    int l = (int)lrint(p->max_lift * sin(2 * M_PI * (t / 4.2 + phase)));
+    return l < -p->max_lift ? -p->max_lift : l > p->max_lift ? p->max_lift : l;
+}
+
 static int same_band(const face_state *a, const face_state *b, int which)
 {
     if (which == EYES) return a->blink == b->blink;
+    if (which == BODY) return a->breath == b->breath;
     return a->open == b->open && a->width == b->width && a->round == b->round &&
            a->press == b->press && a->teeth == b->teeth;
 }
@@ -123,6 +144,50 @@ static void convert(struct SwsContext *sws, cairo_surface_t *s, AVFrame *f, int 
     sws_scale(sws, src, src_stride, 0, cairo_image_surface_get_height(s), dst, f->linesize);
 }
 
+/* Copy the band picture `src` (in the output format) into f at (x, y). */
+static void copy_band(const AVFrame *src, AVFrame *f, int x, int y)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    for (int i = 0; i < 4 && f->data[i]; i++) {
+        int chroma = (i == 1 || i == 2) && !(d->flags & AV_PIX_FMT_FLAG_RGB);
+        int sub = chroma ? d->log2_chroma_h : 0;
+        int xb = av_image_get_linesize(f->format, x, i), row = av_image_get_linesize(f->format, src->width, i);
+        uint8_t *dst = f->data[i] + (ptrdiff_t)(y >> sub) * f->linesize[i] + (xb > 0 ? xb : 0);
+        int rows = -((-src->height) >> sub);
+        for (int r = 0; r < rows; r++)
+            memcpy(dst + (ptrdiff_t)r * f->linesize[i], src->data[i] + (ptrdiff_t)r * src->linesize[i], (size_t)row);
+    }
+}
+
+/* Breathing: the body band drawn once for every lift, so that a breath
+ * costs a copy, not a drawing. */
+static int lifts_init(struct priv *p, enum AVPixelFormat fmt)
+{
+    const tc_vector_geom *g = &p->geom;
+    band *b = &p->bands[BODY];
+    p->max_lift = (int)floor(TC_VECTOR_BREATH_MAX * g->u);
+    if (!b->s || p->max_lift < 1) {
+        p->max_lift = 0;
+        return TC_OK;
+    }
+    if (!(p->lifts = calloc((size_t)(2 * p->max_lift + 1), sizeof *p->lifts))) return TC_ERR_NOMEM;
+    for (int k = -p->max_lift; k <= p->max_lift; k++) {
+        AVFrame *f = p->lifts[k + p->max_lift] = av_frame_alloc();
+        if (!f) return TC_ERR_NOMEM;
+        f->format = fmt;
+        f->width = b->w;
+        f->height = b->h;
+        if (av_frame_get_buffer(f, 0) < 0) return TC_ERR_NOMEM;
+        cairo_save(b->cr);
+        cairo_translate(b->cr, -b->x, -b->y);
+        tc_vector_draw_base_lifted(b->cr, g, &p->pal, k / g->u);
+        cairo_restore(b->cr);
+        cairo_surface_flush(b->s);
+        convert(b->sws, b->s, f, 0, 0);
+    }
+    return TC_OK;
+}
+
 /* A new pool slot whose frame holds the base picture and no face. */
 static int pool_add(struct priv *p, slot **out)
 {
@@ -153,7 +218,8 @@ static int pool_get(struct priv *p, const face_state *st, slot **out)
     for (int i = 0; i < p->n_pool; i++) {
         const slot *s = &p->pool[i];
         if (!av_frame_is_writable(s->f)) continue;
-        int score = 2 * (s->drawn[EYES] && same_band(&s->st, st, EYES)) +
+        int score = 4 * (s->drawn[BODY] && same_band(&s->st, st, BODY)) +
+                    2 * (s->drawn[EYES] && same_band(&s->st, st, EYES)) +
                     (s->drawn[MOUTH] && same_band(&s->st, st, MOUTH));
         if (score > best_score) {
             best = i;
@@ -165,15 +231,18 @@ static int pool_get(struct priv *p, const face_state *st, slot **out)
     return TC_OK;
 }
 
-static int band_init(struct priv *p, int which, int y, int h, enum AVPixelFormat fmt)
+static int band_init(struct priv *p, int which, int x, int y, int w, int h, enum AVPixelFormat fmt)
 {
     band *b = &p->bands[which];
+    b->x = x;
     b->y = y;
+    b->w = w;
     b->h = h;
-    b->s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, p->geom.rw, h);
+    if (w <= 0 || h <= 0) return TC_OK; /* nothing there (a frame too small for a body) */
+    b->s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
     b->cr = cairo_create(b->s);
     if (cairo_status(b->cr)) return TC_ERR_NOMEM;
-    return (b->sws = make_sws(p->geom.rw, h, fmt)) ? TC_OK : TC_ERR_UNSUPPORTED;
+    return (b->sws = make_sws(w, h, fmt)) ? TC_OK : TC_ERR_UNSUPPORTED;
 }
 
 static int vector_init(void *priv, const tc_face_config *cfg)
@@ -220,8 +289,10 @@ static int vector_init(void *priv, const tc_face_config *cfg)
     p->base_frame->color_range = full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
     if (!(d->flags & AV_PIX_FMT_FLAG_RGB)) p->base_frame->colorspace = AVCOL_SPC_BT709;
 
-    if ((r = band_init(p, EYES, g->ry, g->split - g->ry, cfg->pix_fmt)) < 0 ||
-        (r = band_init(p, MOUTH, g->split, g->ry + g->rh - g->split, cfg->pix_fmt)) < 0)
+    if ((r = band_init(p, EYES, g->rx, g->ry, g->rw, g->split - g->ry, cfg->pix_fmt)) < 0 ||
+        (r = band_init(p, MOUTH, g->rx, g->split, g->rw, g->ry + g->rh - g->split, cfg->pix_fmt)) < 0 ||
+        (r = band_init(p, BODY, g->bx, g->by, g->bw, g->bh, cfg->pix_fmt)) < 0 ||
+        (cfg->breathing && (r = lifts_init(p, cfg->pix_fmt)) < 0))
         return r;
     for (int i = 0; i < POOL_INIT; i++) {
         slot *s;
@@ -237,25 +308,30 @@ static void draw_band(struct priv *p, int which, const face_state *st, AVFrame *
 {
     const tc_vector_geom *g = &p->geom;
     band *b = &p->bands[which];
+    if (!b->s) return;
+    if (which == BODY) {
+        copy_band(p->lifts[st->breath + p->max_lift], f, b->x, b->y);
+        return;
+    }
     cairo_surface_flush(b->s);
     uint8_t *dst = cairo_image_surface_get_data(b->s);
     const uint8_t *src = cairo_image_surface_get_data(p->base);
     int ds = cairo_image_surface_get_stride(b->s), ss = cairo_image_surface_get_stride(p->base);
-    src += (ptrdiff_t)b->y * ss + (ptrdiff_t)g->rx * 4;
+    src += (ptrdiff_t)b->y * ss + (ptrdiff_t)b->x * 4;
     for (int y = 0; y < b->h; y++)
-        memcpy(dst + (ptrdiff_t)y * ds, src + (ptrdiff_t)y * ss, (size_t)g->rw * 4);
+        memcpy(dst + (ptrdiff_t)y * ds, src + (ptrdiff_t)y * ss, (size_t)b->w * 4);
     cairo_surface_mark_dirty(b->s);
 
     tc_vector_face face = { (double)st->open / QUANT,  (double)st->width / QUANT,
                             (double)st->round / QUANT, (double)st->press / QUANT,
                             (double)st->teeth / QUANT, (double)st->blink / QUANT };
     cairo_save(b->cr);
-    cairo_translate(b->cr, -g->rx, -b->y);
+    cairo_translate(b->cr, -b->x, -b->y);
     if (which == EYES) tc_vector_draw_eyes(b->cr, g, &p->pal, &face);
     else tc_vector_draw_mouth(b->cr, g, &p->pal, &face);
     cairo_restore(b->cr);
     cairo_surface_flush(b->s);
-    convert(b->sws, b->s, f, g->rx, b->y);
+    convert(b->sws, b->s, f, b->x, b->y);
 }
 
 static int vector_render(void *priv, int64_t n, const tc_mouth *mouth, AVFrame *out, int *changed)
@@ -268,7 +344,7 @@ static int vector_render(void *priv, int64_t n, const tc_mouth *mouth, AVFrame *
     *changed = 0;
     face_state st = { blink_level(p->seed, n, p->fps_num, p->fps_den),
                       quant(mouth->open),  quant(mouth->width), quant(mouth->round),
-                      quant(mouth->press), quant(mouth->teeth) };
+                      quant(mouth->press), quant(mouth->teeth), breath_level(p, n) };
     if (p->last && !memcmp(&st, &p->last->st, sizeof st))
         return av_frame_ref(out, p->last->f) < 0 ? TC_ERR_NOMEM : TC_OK;
 
@@ -283,7 +359,9 @@ static int vector_render(void *priv, int64_t n, const tc_mouth *mouth, AVFrame *
         return r;
     }
     for (int b = 0; b < N_BANDS; b++)
-        if (!s->drawn[b] || !same_band(&s->st, &st, b)) {
+        if (b == BODY && !s->drawn[b] && st.breath == 0) {
+            s->drawn[b] = 1; /* a new slot holds the base: the body at rest */
+        } else if (!s->drawn[b] || !same_band(&s->st, &st, b)) {
             draw_band(p, b, &st, s->f);
             s->drawn[b] = 1;
         }
@@ -297,6 +375,8 @@ static void vector_uninit(void *priv)
 {
     struct priv *p = priv;
     for (int i = 0; i < p->n_pool; i++) av_frame_free(&p->pool[i].f); /* held refs stay valid */
+    for (int k = 0; p->lifts && k <= 2 * p->max_lift; k++) av_frame_free(&p->lifts[k]);
+    free(p->lifts);
     for (int b = 0; b < N_BANDS; b++) {
         sws_freeContext(p->bands[b].sws);
         if (p->bands[b].cr) cairo_destroy(p->bands[b].cr);

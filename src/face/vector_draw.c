@@ -33,6 +33,7 @@ const tc_vector_palette tc_vector_palette_default = {
 #define RECT_TOP    (EYE_Y - 4.2)
 #define RECT_BOTTOM (MOUTH_Y + 7.6)
 #define BAND_SPLIT  4.0 /* between the lower lids (~0.3) and the top lip (~8.4) */
+#define BODY_HALF_W 46.0 /* the shirt at the frame's bottom edge */
 
 static const tc_vector_rgb white = { 1, 1, 1 }, black = { 0, 0, 0 };
 
@@ -126,6 +127,16 @@ void tc_vector_layout(tc_vector_geom *g, int width, int height)
     if (split > y1 - 4) split = (y1 - 4) & ~3;
     if (split < y0 + 4) split = y0 + 4;
     g->split = split;
+    /* the body band: below the face rectangle, the body's width (its
+     * half-width is 46 units at the frame's bottom) */
+    int bx0 = (int)floor(g->cx - (BODY_HALF_W + 1) * g->u) & ~31;
+    int bx1 = ((int)ceil(g->cx + (BODY_HALF_W + 1) * g->u) + 31) & ~31;
+    if (bx0 < 0) bx0 = 0;
+    if (bx1 > width) bx1 = width & ~1;
+    g->bx = bx0;
+    g->bw = bx1 > bx0 ? bx1 - bx0 : 0;
+    g->by = y1;
+    g->bh = height - y1 > 0 ? (height - y1) & ~1 : 0;
 }
 
 /* ---- base layer ----------------------------------------------------------- */
@@ -146,8 +157,8 @@ static void draw_body(cairo_t *cr, const tc_vector_palette *c, double bottom)
     cairo_move_to(cr, -8.5, 27.5);
     cairo_curve_to(cr, -15, 28.5, -26, 28, -32, 33);
     cairo_curve_to(cr, -38, 37, -41, 45, -42, 57);
-    cairo_line_to(cr, -46, bottom);
-    cairo_line_to(cr, 46, bottom);
+    cairo_line_to(cr, -BODY_HALF_W, bottom);
+    cairo_line_to(cr, BODY_HALF_W, bottom);
     cairo_line_to(cr, 42, 57);
     cairo_curve_to(cr, 41, 45, 38, 37, 32, 33);
     cairo_curve_to(cr, 26, 28, 15, 28.5, 8.5, 27.5);
@@ -273,6 +284,12 @@ static void draw_head(cairo_t *cr, const tc_vector_palette *c)
 
 void tc_vector_draw_base(cairo_t *cr, const tc_vector_geom *g, const tc_vector_palette *pal)
 {
+    tc_vector_draw_base_lifted(cr, g, pal, 0);
+}
+
+void tc_vector_draw_base_lifted(cairo_t *cr, const tc_vector_geom *g, const tc_vector_palette *pal,
+                                double lift)
+{
     cairo_save(cr);
     cairo_pattern_t *p = cairo_pattern_create_linear(0, 0, 0, g->height);
     stop(p, 0, mix(pal->background, white, 0.28), 1);
@@ -285,7 +302,10 @@ void tc_vector_draw_base(cairo_t *cr, const tc_vector_geom *g, const tc_vector_p
     cairo_scale(cr, g->u, g->u);
     cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
     glow(cr, 0, 0, 55, 55, white, 0.22); /* soft light behind the head */
-    draw_body(cr, pal, (g->height - g->cy) / g->u + 1);
+    cairo_save(cr);
+    cairo_translate(cr, 0, -lift); /* the head, drawn after, hides the neck's top */
+    draw_body(cr, pal, (g->height - g->cy) / g->u + 1 + TC_VECTOR_BREATH_MAX);
+    cairo_restore(cr);
     draw_head(cr, pal);
     cairo_restore(cr);
 }

@@ -35,7 +35,13 @@ typedef struct tc_vector_geom {
      * rows in 4:2:0), y and height multiples of 16, clamped to the frame. */
     int rx, ry, rw, rh;
     int split; /* first row of the mouth band; a multiple of 4 */
+    /* The body band (shoulders, neck, collar), below the face rectangle:
+     * breathing moves only what is drawn there. x, width multiples of 32. */
+    int bx, by, bw, bh;
 } tc_vector_geom;
+
+/* How far breathing lifts the body at most, in units of u. */
+#define TC_VECTOR_BREATH_MAX 0.3
 
 /* The face's state, each 0..1 (already clamped by the caller). */
 typedef struct tc_vector_face {
@@ -48,6 +54,10 @@ void tc_vector_layout(tc_vector_geom *g, int width, int height);
 
 /* Paint the whole base layer; `cr` maps frame pixels 1:1. */
 void tc_vector_draw_base(cairo_t *cr, const tc_vector_geom *g, const tc_vector_palette *pal);
+/* The same with the body lifted by `lift` units (|lift| <= TC_VECTOR_BREATH_MAX):
+ * differs from the unlifted base only inside the body band. */
+void tc_vector_draw_base_lifted(cairo_t *cr, const tc_vector_geom *g, const tc_vector_palette *pal,
+                                double lift);
 
 /* Paint the eyes (f->blink) over the base; touches only the eye band. */
 void tc_vector_draw_eyes(cairo_t *cr, const tc_vector_geom *g, const tc_vector_palette *pal,

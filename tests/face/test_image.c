@@ -13,7 +13,7 @@
 
 static tc_face_config cfg_for(const char *path, int fit)
 {
-    tc_face_config c = { 1280, 720, AV_PIX_FMT_YUV420P, 30, 1, (tc_face_fit)fit, path, 1, 0, NULL };
+    tc_face_config c = { 1280, 720, AV_PIX_FMT_YUV420P, 30, 1, (tc_face_fit)fit, path, 1, 0, NULL, 0 };
     return c;
 }
 

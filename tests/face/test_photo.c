@@ -26,7 +26,7 @@ static int setup(void **state)
 
 static tc_face_config cfg(const char *img, const char *lm)
 {
-    tc_face_config c = { 1280, 720, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, img, 1, 0, lm };
+    tc_face_config c = { 1280, 720, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, img, 1, 0, lm, 0 };
     return c;
 }
 

@@ -51,7 +51,7 @@ static int setup(void **state)
 
 static tc_face_config cfg(void)
 {
-    tc_face_config c = { 320, 240, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, pack, 7, 0, NULL };
+    tc_face_config c = { 320, 240, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, pack, 7, 0, NULL, 0 };
     return c;
 }
 

@@ -38,6 +38,16 @@ static void *open_fmt(int w, int h, enum AVPixelFormat fmt, int fps, uint32_t se
     return p;
 }
 
+static void *open_breathing(int w, int h, uint32_t seed)
+{
+    tc_face_config c = { .width = w, .height = h, .pix_fmt = AV_PIX_FMT_YUV420P, .fps_num = 30, .fps_den = 1,
+                         .seed = seed, .breathing = 1 };
+    void *p = calloc(1, tc_face_vector.priv_size);
+    assert_non_null(p);
+    assert_int_equal(tc_face_vector.init(p, &c), TC_OK);
+    return p;
+}
+
 static void *open_vec(int w, int h, uint32_t seed)
 {
     return open_fmt(w, h, AV_PIX_FMT_YUV420P, 30, seed);
@@ -245,6 +255,88 @@ static void test_face_layer_stays_in_bands(void **state)
         cairo_surface_destroy(base);
         cairo_surface_destroy(work);
     }
+}
+
+/* Breathing moves the body only inside the body band, below the face
+ * rectangle, and at both extremes it really moves. */
+static void test_breathing_stays_in_body_band(void **state)
+{
+    (void)state;
+    const int sizes[][2] = { { 1280, 720 }, { 720, 1280 }, { 640, 360 }, { 1920, 1080 } };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        tc_vector_geom g;
+        tc_vector_layout(&g, sizes[i][0], sizes[i][1]);
+        assert_true(g.by >= g.ry + g.rh && g.by + g.bh <= g.height && g.bx % 32 == 0);
+        cairo_surface_t *s[3];
+        for (int k = 0; k < 3; k++) {
+            s[k] = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, g.width, g.height);
+            cairo_t *cr = cairo_create(s[k]);
+            tc_vector_draw_base_lifted(cr, &g, &tc_vector_palette_default, (k - 1) * TC_VECTOR_BREATH_MAX);
+            cairo_destroy(cr);
+            cairo_surface_flush(s[k]);
+        }
+        for (int k = 0; k < 3; k += 2) {
+            assert_true(surfaces_same_outside(s[1], s[k], g.bx, g.by, g.bw, g.bh));
+            assert_false(surfaces_same_outside(s[1], s[k], 0, 0, 0, 0)); /* it moved */
+        }
+        for (int k = 0; k < 3; k++) cairo_surface_destroy(s[k]);
+    }
+}
+
+/* Rendered with breathing: idle frames over a breath differ from the base
+ * only in the body band (and the eye band, for blinks); the body goes up
+ * and down, by at most TC_VECTOR_BREATH_MAX units; one seed, one rhythm. */
+static void test_breathing_frames(void **state)
+{
+    (void)state;
+    const int W = 1280, H = 720;
+    tc_vector_geom g;
+    tc_vector_layout(&g, W, H);
+    void *a = open_breathing(W, H, 5), *b = open_breathing(W, H, 5), *still = open_vec(W, H, 5);
+    AVFrame *base = render(still, 0, NULL, NULL);
+    int moved = 0, changed_frames = 0;
+    for (int64_t n = 0; n < 150; n += 3) {
+        int changed;
+        AVFrame *fa = render(a, n, NULL, &changed), *fb = render(b, n, NULL, NULL);
+        changed_frames += changed;
+        assert_true(same_frame(fa, fb)); /* deterministic */
+        /* outside the body band and the face rectangle: the base, byte for byte */
+        for (int p = 0; p < 3; p++) {
+            int sh = p ? 1 : 0;
+            for (int y = 0; y < (H >> sh); y++)
+                for (int x = 0; x < (W >> sh); x++) {
+                    int X = x << sh, Y = y << sh;
+                    int in_face = X >= g.rx && X < g.rx + g.rw && Y >= g.ry && Y < g.ry + g.rh;
+                    int in_body = X >= g.bx && X < g.bx + g.bw && Y >= g.by && Y < g.by + g.bh;
+                    if (!in_face && !in_body && px(fa, p, x, y) != px(base, p, x, y))
+                        fail_msg("frame %lld differs outside the bands at %d,%d", (long long)n, X, Y);
+                }
+        }
+        if (diff_y(fa, base, g.bx, g.by, g.bw, g.bh) > 0) moved++;
+        av_frame_free(&fa);
+        av_frame_free(&fb);
+    }
+    assert_true(moved >= 30);         /* it breathes most of the time */
+    assert_true(changed_frames >= 8); /* a breath has ~8 steps; blinks add some */
+    /* the body's top edge (the shoulder line at the centre) moves by a few
+     * pixels at most: find it in the luma column x = centre + 20 u */
+    int col = (int)(g.cx + 20 * g.u), lo = H, hi = 0;
+    for (int64_t n = 0; n < 130; n++) {
+        AVFrame *f = render(a, n, NULL, NULL);
+        int edge = -1;
+        for (int y = g.by; y < H - 1 && edge < 0; y++)
+            if (abs(px(f, 0, col, y + 1) - px(f, 0, col, y)) > 25) edge = y;
+        assert_true(edge > 0);
+        if (edge < lo) lo = edge;
+        if (edge > hi) hi = edge;
+        av_frame_free(&f);
+    }
+    assert_true(hi - lo >= 2);                                   /* visible */
+    assert_true(hi - lo <= (int)ceil(2 * TC_VECTOR_BREATH_MAX * g.u) + 1); /* subtle */
+    av_frame_free(&base);
+    close_vec(a);
+    close_vec(b);
+    close_vec(still);
 }
 
 /* Frames updated band by band, in recycled and fresh pool frames, are
@@ -527,6 +619,8 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_mouth_opens_only_inside_face),
         cmocka_unit_test(test_face_layer_stays_in_bands),
+        cmocka_unit_test(test_breathing_stays_in_body_band),
+        cmocka_unit_test(test_breathing_frames),
         cmocka_unit_test(test_partial_updates_match_full_draws),
         cmocka_unit_test(test_unchanged_face_is_free),
         cmocka_unit_test(test_held_frames_are_never_overwritten),

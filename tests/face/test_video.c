@@ -30,7 +30,7 @@ static int src_index(const AVFrame *f)
 
 static tc_face *open_video(const char *path, int64_t cache_bytes)
 {
-    tc_face_config c = { 320, 240, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, path, 1, cache_bytes, NULL };
+    tc_face_config c = { 320, 240, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, path, 1, cache_bytes, NULL, 0 };
     tc_face *f = NULL;
     assert_int_equal(tc_face_create(&f, "video", &c), TC_OK);
     return f;
@@ -116,7 +116,7 @@ static void test_audio_track_ignored_and_errors(void **state)
     av_frame_free(&fr);
     tc_face_destroy(f);
 
-    tc_face_config c = { 320, 240, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, "/nonexistent.mp4", 1, 0, NULL };
+    tc_face_config c = { 320, 240, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, "/nonexistent.mp4", 1, 0, NULL, 0 };
     assert_int_equal(tc_face_create(&f, "video", &c), TC_ERR_NOTFOUND);
     const char *wav = ft_make("a.wav", "-f lavfi -i sine -t 0.2");
     c.path = wav;
@@ -147,7 +147,7 @@ static void test_per_frame_landmarks(void **state)
                 223 - 4 * k, 223 - 4 * k, 224 - 4 * k);
     fputs("]}", j);
     fclose(j);
-    tc_face_config c = { 400, 400, AV_PIX_FMT_YUV420P, 10, 1, TC_FACE_FIT_PAD, loop, 1, 0, NULL };
+    tc_face_config c = { 400, 400, AV_PIX_FMT_YUV420P, 10, 1, TC_FACE_FIT_PAD, loop, 1, 0, NULL, 0 };
     tc_face *f;
     assert_int_equal(tc_face_create(&f, "video", &c), TC_OK);
     AVFrame *fr = av_frame_alloc();

@@ -89,7 +89,7 @@ static void start(fixture *f, const char *name, int64_t frames, const char *tts_
         .video_bitrate = 300000, .audio_bitrate = 64000, .keyint = 1.0, .live = 1, .max_frames = frames,
         .outputs = outs, .n_outputs = 1, .out_queue = 256, .reconnect_min = 0.5, .reconnect_max = 30,
     };
-    tc_face_config fc = { 320, 240, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, NULL, 1, 0, NULL };
+    tc_face_config fc = { 320, 240, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, NULL, 1, 0, NULL, 0 };
     assert_int_equal(tc_face_create(&f->face, "vector", &fc), TC_OK);
     char err[256];
     assert_int_equal(tc_engine_create(&f->eng, &ec, f->face, err, sizeof err), TC_OK);

@@ -42,7 +42,7 @@ static tc_engine_config base_cfg(const char **outs, int n_outs, int64_t frames, 
 static tc_face *make_face(const tc_engine_config *c)
 {
     tc_face_config fc = { c->width, c->height, c->pix_fmt, c->fps_num, c->fps_den,
-                          TC_FACE_FIT_PAD, NULL, 1, 0, NULL };
+                          TC_FACE_FIT_PAD, NULL, 1, 0, NULL, 0 };
     tc_face *f = NULL;
     assert_int_equal(tc_face_create(&f, "vector", &fc), TC_OK);
     return f;
