@@ -13,6 +13,8 @@ PACKAGES=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libcairo2-dev
   libespeak-ng-dev espeak-ng-data libcurl4-openssl-dev libjson-c-dev librabbitmq-dev
+  # ops: the /metrics /healthz /readyz server and systemd's notify/watchdog protocol
+  libmicrohttpd-dev libsystemd-dev
   # tests
   libcmocka-dev python3
   # tests and the benchmark talk to the broker from Python (publish, read events)
@@ -24,6 +26,8 @@ PACKAGES=(
   openssl
   # benchmarks: CPU and peak RSS of whole processes; the espeak-ng CLI as a baseline
   time espeak-ng
+  # tests: a real Prometheus text-format parser (promtool check metrics)
+  prometheus
 )
 
 missing=()
@@ -49,7 +53,7 @@ if [ ! -e "$policy" ]; then
   $SUDO chmod +x "$policy"
   added_policy=1
 fi
-cleanup() { [ "$added_policy" = 1 ] && $SUDO rm -f "$policy"; }
+cleanup() { if [ "$added_policy" = 1 ]; then $SUDO rm -f "$policy"; fi; }
 trap cleanup EXIT
 
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
