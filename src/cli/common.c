@@ -29,6 +29,7 @@ static int finish(tc_config *cfg, int r, const char *err)
     }
     tc_log_level lvl;
     if (tc_log_level_parse(cfg->log_level, &lvl) == TC_OK) tc_log_set_level(lvl);
+    tc_log_set_format((tc_log_format)cfg->log_format);
     return 0;
 }
 

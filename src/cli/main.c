@@ -120,6 +120,8 @@ int main(int argc, char **argv)
     const char *lvl = getenv("TALKCAST_LOG_LEVEL");
     tc_log_level l;
     if (lvl && tc_log_level_parse(lvl, &l) == TC_OK) tc_log_set_level(l);
+    const char *fmt = getenv("TALKCAST_LOG_FORMAT");
+    if (fmt && !strcmp(fmt, "json")) tc_log_set_format(TC_LOG_JSON);
 
     if (argc < 2) {
         print_usage(stderr);

@@ -22,8 +22,9 @@ static const char *const level_names[] = { "error", "warn", "info", "debug", NUL
 static const char *const pix_fmts[] = { "yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12", NULL };
 
 /* Groups, in --help order; each option names its group by index. */
-static const char *const groups[] = { "Video", "Audio", "Avatar", "Speech", "Encoder", "Outputs", "Messages", "Run", "Logging" };
-enum { G_VIDEO, G_AUDIO, G_AVATAR, G_TTS, G_ENC, G_OUT, G_MSG, G_RUN, G_LOG };
+static const char *const groups[] = { "Video", "Audio", "Avatar", "Speech", "Encoder", "Outputs", "Messages", "Run", "Operations", "Logging" };
+enum { G_VIDEO, G_AUDIO, G_AVATAR, G_TTS, G_ENC, G_OUT, G_MSG, G_RUN, G_OPS, G_LOG };
+static const char *const log_formats[] = { "logfmt", "json", NULL };
 static const char *const on_stop_names[] = { "sentence", "message", "now", NULL };
 static const char *const tts_names[] = { "espeak", "openai", "elevenlabs", NULL };
 static const char *const tts_fallbacks[] = { "", "none", "espeak", "openai", "elevenlabs", NULL };
@@ -150,8 +151,15 @@ static const opt_ext options[] = {
       "stop after this many seconds of stream; 0 = run until stopped"),
     O("pace", 0, "TALKCAST_PACE", TC_OPT_ENUM, OFF(pace), 0, "live", 0, 0, pace_names, G_RUN,
       "live (real time) or offline (as fast as possible)"),
+    O("streams", 0, "TALKCAST_STREAMS", TC_OPT_STRING, OFF(streams), 0, "", 0, 0, NULL, G_OPS,
+      "directory of NAME.env files, one stream each (its own queue, avatar, voice, outputs); "
+      "\"\" = one stream"),
+    O("metrics-listen", 0, "TALKCAST_METRICS_LISTEN", TC_OPT_STRING, OFF(metrics_listen), 0,
+      "127.0.0.1:9464", 0, 0, NULL, G_OPS, "address of /metrics, /healthz and /readyz; \"\" = off"),
     O("log-level", 0, "TALKCAST_LOG_LEVEL", TC_OPT_ENUM, OFF(log_level), 0, "info", 0, 0, level_names,
       G_LOG, "error, warn, info or debug"),
+    O("log-format", 0, "TALKCAST_LOG_FORMAT", TC_OPT_ENUM, OFF(log_format), 0, "logfmt", 0, 0, log_formats,
+      G_LOG, "logfmt (key=value lines) or json (one object per line), on stderr"),
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 

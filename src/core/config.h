@@ -18,6 +18,10 @@ typedef enum tc_pace { TC_PACE_LIVE = 0, TC_PACE_OFFLINE = 1 } tc_pace;
 
 typedef struct tc_config {
     char *log_level;          /* error|warn|info|debug */
+    int log_format;           /* tc_log_format: 0 logfmt, 1 json */
+    /* operations */
+    char *metrics_listen;     /* "127.0.0.1:9464"; "" = no HTTP server */
+    char *streams;            /* directory of per-stream *.env files; "" = one stream */
     /* video */
     int width, height;        /* even, 16..7680 x 16..4320 */
     int fps_num, fps_den;     /* "30" or "30000/1001" */

@@ -1,4 +1,4 @@
-/* log.c — logfmt lines to stderr (or a test hook), one write per line. */
+/* log.c — logfmt or JSON lines to stderr (or a test hook), one write per line. */
 #include "core/log.h"
 #include "core/err.h"
 
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 static atomic_int g_level = TC_LOG_INFO;
+static atomic_int g_format = TC_LOG_LOGFMT;
 static tc_log_hook g_hook;
 static void *g_hook_opaque;
 
@@ -28,6 +29,8 @@ int tc_log_level_parse(const char *s, tc_log_level *out)
     }
     return TC_ERR_INVAL;
 }
+
+void tc_log_set_format(tc_log_format f) { atomic_store(&g_format, (int)f); }
 
 void tc_log_set_hook(tc_log_hook hook, void *opaque)
 {
@@ -55,6 +58,51 @@ static size_t put_quoted(char *dst, size_t pos, size_t cap, const char *s)
     return pos;
 }
 
+/* Append `s` as a JSON string: quotes, backslashes and control characters
+ * escaped (UTF-8 passes through; a cut multibyte tail is dropped). */
+static size_t put_json(char *dst, size_t pos, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (pos < cap) dst[pos++] = '"';
+    for (; *s && pos + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            dst[pos++] = '\\';
+            dst[pos++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(dst + pos, "\\u00", 4);
+            dst[pos + 4] = hex[c >> 4];
+            dst[pos + 5] = hex[c & 15];
+            pos += 6;
+        } else {
+            dst[pos++] = (char)c;
+        }
+    }
+    if (*s) /* truncated: never leave half a UTF-8 sequence */
+        while (pos > 1 && ((unsigned char)dst[pos - 1] & 0xc0) == 0x80) pos--;
+    if (*s && pos > 1 && ((unsigned char)dst[pos - 1] & 0xc0) == 0xc0) pos--;
+    if (pos < cap) dst[pos++] = '"';
+    return pos;
+}
+
+static size_t format_json(char *line, size_t cap, const char *ts, tc_log_level level, const tc_log_ctx *ctx,
+                          const char *msg)
+{
+    size_t pos = (size_t)snprintf(line, cap, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":", ts,
+                                  level_names[level]);
+    pos = put_json(line, pos, cap - 2, ctx && ctx->module ? ctx->module : "talkcast");
+    if (ctx && ctx->instance && pos + 8 < cap) {
+        memcpy(line + pos, ",\"inst\":", 8);
+        pos = put_json(line, pos + 8, cap - 2, ctx->instance);
+    }
+    if (pos + 7 < cap) {
+        memcpy(line + pos, ",\"msg\":", 7);
+        pos = put_json(line, pos + 7, cap - 2, msg);
+    }
+    line[pos++] = '}';
+    return pos;
+}
+
 void tc_vlog(const tc_log_ctx *ctx, tc_log_level level, const char *fmt, va_list ap)
 {
     if ((int)level > atomic_load(&g_level)) return;
@@ -66,18 +114,24 @@ void tc_vlog(const tc_log_ctx *ctx, tc_log_level level, const char *fmt, va_list
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
 
-    char line[1400];
-    int n = snprintf(line, sizeof line,
-                     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s module=%s",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
-                     level_names[level], ctx && ctx->module ? ctx->module : "talkcast");
-    size_t pos = n > 0 ? (size_t)n : 0;
-    if (ctx && ctx->instance)
-        pos += (size_t)snprintf(line + pos, sizeof line - pos, " inst=%s", ctx->instance);
-    if (pos + 5 < sizeof line) {
-        memcpy(line + pos, " msg=", 5);
-        pos = put_quoted(line, pos + 5, sizeof line - 1, msg);
+    char tstr[64];
+    snprintf(tstr, sizeof tstr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
+
+    char line[2048];
+    size_t pos;
+    if (atomic_load(&g_format) == TC_LOG_JSON) {
+        pos = format_json(line, sizeof line - 1, tstr, level, ctx, msg);
+    } else {
+        int n = snprintf(line, sizeof line, "ts=%s level=%s module=%s", tstr, level_names[level],
+                         ctx && ctx->module ? ctx->module : "talkcast");
+        pos = n > 0 ? (size_t)n : 0;
+        if (ctx && ctx->instance)
+            pos += (size_t)snprintf(line + pos, sizeof line - pos, " inst=%s", ctx->instance);
+        if (pos + 5 < sizeof line) {
+            memcpy(line + pos, " msg=", 5);
+            pos = put_quoted(line, pos + 5, sizeof line - 1, msg);
+        }
     }
     line[pos] = '\0';
 

@@ -1,4 +1,5 @@
-/* log.h — logging with a context, FFmpeg-style, as logfmt lines on stderr.
+/* log.h — logging with a context, FFmpeg-style, as logfmt (or JSON) lines
+ * on stderr.
  *
  * Every line names the component that spoke ("engine", "output") and the
  * instance ("rtmp://host/app/key" is NOT an instance name: pass a short,
@@ -21,14 +22,22 @@ typedef struct tc_log_ctx {
     const char *instance; /* e.g. "main" or "out1"; may be NULL */
 } tc_log_ctx;
 
+typedef enum tc_log_format {
+    TC_LOG_LOGFMT = 0,  /* ts=… level=… module=… inst=… msg="…" */
+    TC_LOG_JSON = 1     /* {"ts":"…","level":"…","module":"…","inst":"…","msg":"…"} */
+} tc_log_format;
+
+/* Process-wide; set once at start-up, before threads log. */
+void tc_log_set_format(tc_log_format f);
+
 /* Lines above this level are discarded (default TC_LOG_INFO). Thread-safe. */
 void tc_log_set_level(tc_log_level level);
 tc_log_level tc_log_get_level(void);
 /* Parse "error|warn|info|debug"; returns TC_ERR_INVAL for anything else. */
 int tc_log_level_parse(const char *s, tc_log_level *out);
 
-/* Emit one logfmt line: ts=… level=… module=… [inst=…] msg="…". `ctx` may
- * be NULL. Lines are written with one write(2) so threads never interleave. */
+/* Emit one line: ts=… level=… module=… [inst=…] msg="…" (or the same as a
+ * JSON object). `ctx` may be NULL. Lines are written with one write(2) so threads never interleave. */
 void tc_log(const tc_log_ctx *ctx, tc_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void tc_vlog(const tc_log_ctx *ctx, tc_log_level level, const char *fmt, va_list ap);
