@@ -86,6 +86,28 @@ static int synth_cb(short *wav, int n, espeak_EVENT *ev)
     return 0;
 }
 
+/* A voice by name ("English (Great Britain)", "en-gb-scotland", "de") or,
+ * failing that, by the language column of `talkcast voices` ("en-gb"). The
+ * caller holds espeak_lock. */
+static int language_listed(const char *lang)
+{
+    const espeak_VOICE **v = espeak_ListVoices(NULL);
+    for (; v && *v; v++) /* languages: (priority byte, name, NUL)..., NUL */
+        for (const char *l = (*v)->languages; l && *l; l += strlen(l + 1) + 2)
+            if (!strcmp(l + 1, lang)) return 1;
+    return 0;
+}
+
+static int set_voice(const char *voice)
+{
+    if (espeak_SetVoiceByName(voice) == EE_OK) return 1;
+    /* by properties espeak picks *some* voice for any string: only for a
+     * language a voice really lists */
+    if (!language_listed(voice)) return 0;
+    espeak_VOICE want = { .languages = voice };
+    return espeak_SetVoiceByProperties(&want) == EE_OK;
+}
+
 static int espeak_init(void *priv, const tc_tts_config *cfg)
 {
     espeak_priv *p = priv;
@@ -105,7 +127,7 @@ static int espeak_init(void *priv, const tc_tts_config *cfg)
     }
     if (r == TC_OK) {
         p->registered = 1;
-        if (espeak_SetVoiceByName(p->voice) != EE_OK) {
+        if (!set_voice(p->voice)) {
             tc_log(&log_ctx, TC_LOG_ERROR, "espeak-ng has no voice '%s' (see 'talkcast voices')", p->voice);
             r = TC_ERR_NOTFOUND;
         }
@@ -131,7 +153,7 @@ static int espeak_synth(void *priv, const char *sentence, const tc_tts_request *
 
     pthread_mutex_lock(&espeak_lock);
     int r = TC_OK;
-    if (espeak_SetVoiceByName(voice) != EE_OK) {
+    if (!set_voice(voice)) {
         tc_log(&log_ctx, TC_LOG_WARN, "no voice '%s'", voice);
         r = TC_ERR_NOTFOUND;
     } else {
