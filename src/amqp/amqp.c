@@ -118,10 +118,10 @@ int tc_amqp_create(tc_amqp **out, const tc_amqp_config *cfg, tc_amqp_on_delivery
 int tc_amqp_start(tc_amqp *a)
 {
     if (a->started_in) return TC_ERR_INVAL;
-    if (pthread_create(&a->th_in, NULL, tc_amqp_consumer_main, a) != 0) return TC_ERR_IO;
+    if (tc_log_thread_create(&a->th_in, tc_amqp_consumer_main, a) != 0) return TC_ERR_IO;
     a->started_in = 1;
     if (a->events[0]) {
-        if (pthread_create(&a->th_out, NULL, tc_amqp_publisher_main, a) != 0) return TC_ERR_IO;
+        if (tc_log_thread_create(&a->th_out, tc_amqp_publisher_main, a) != 0) return TC_ERR_IO;
         a->started_out = 1;
     }
     return TC_OK;

@@ -2,7 +2,9 @@
 #include "core/log.h"
 #include "core/err.h"
 
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +13,7 @@
 
 static atomic_int g_level = TC_LOG_INFO;
 static atomic_int g_format = TC_LOG_LOGFMT;
+static _Thread_local const char *t_tag;
 static tc_log_hook g_hook;
 static void *g_hook_opaque;
 
@@ -28,6 +31,33 @@ int tc_log_level_parse(const char *s, tc_log_level *out)
         }
     }
     return TC_ERR_INVAL;
+}
+
+void tc_log_set_tag(const char *tag) { t_tag = tag; }
+const char *tc_log_get_tag(void) { return t_tag; }
+
+typedef struct tagged_start {
+    void *(*fn)(void *);
+    void *arg;
+    const char *tag;
+} tagged_start;
+
+static void *tagged_main(void *p)
+{
+    tagged_start ts = *(tagged_start *)p;
+    free(p);
+    t_tag = ts.tag;
+    return ts.fn(ts.arg);
+}
+
+int tc_log_thread_create(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+    tagged_start *ts = malloc(sizeof *ts);
+    if (!ts) return ENOMEM;
+    *ts = (tagged_start){ fn, arg, t_tag };
+    int r = pthread_create(th, NULL, tagged_main, ts);
+    if (r != 0) free(ts);
+    return r;
 }
 
 void tc_log_set_format(tc_log_format f) { atomic_store(&g_format, (int)f); }
@@ -91,6 +121,10 @@ static size_t format_json(char *line, size_t cap, const char *ts, tc_log_level l
     size_t pos = (size_t)snprintf(line, cap, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":", ts,
                                   level_names[level]);
     pos = put_json(line, pos, cap - 2, ctx && ctx->module ? ctx->module : "talkcast");
+    if (t_tag && pos + 10 < cap) {
+        memcpy(line + pos, ",\"stream\":", 10);
+        pos = put_json(line, pos + 10, cap - 2, t_tag);
+    }
     if (ctx && ctx->instance && pos + 8 < cap) {
         memcpy(line + pos, ",\"inst\":", 8);
         pos = put_json(line, pos + 8, cap - 2, ctx->instance);
@@ -126,6 +160,7 @@ void tc_vlog(const tc_log_ctx *ctx, tc_log_level level, const char *fmt, va_list
         int n = snprintf(line, sizeof line, "ts=%s level=%s module=%s", tstr, level_names[level],
                          ctx && ctx->module ? ctx->module : "talkcast");
         pos = n > 0 ? (size_t)n : 0;
+        if (t_tag) pos += (size_t)snprintf(line + pos, sizeof line - pos, " stream=%s", t_tag);
         if (ctx && ctx->instance)
             pos += (size_t)snprintf(line + pos, sizeof line - pos, " inst=%s", ctx->instance);
         if (pos + 5 < sizeof line) {

@@ -7,6 +7,7 @@
 #ifndef TC_LOG_H
 #define TC_LOG_H
 
+#include <pthread.h>
 #include <stdarg.h>
 
 typedef enum tc_log_level {
@@ -41,6 +42,16 @@ int tc_log_level_parse(const char *s, tc_log_level *out);
 void tc_log(const tc_log_ctx *ctx, tc_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void tc_vlog(const tc_log_ctx *ctx, tc_log_level level, const char *fmt, va_list ap);
+
+/* A process that runs several streams tags each line with the stream it
+ * belongs to (stream=NAME). The tag is per thread: set it on the thread
+ * that creates a stream's modules, and threads they start through
+ * tc_log_thread_create carry it on. `tag` is borrowed and must outlive
+ * every thread that uses it; NULL clears it. */
+void tc_log_set_tag(const char *tag);
+const char *tc_log_get_tag(void);
+/* pthread_create that hands the caller's tag to the new thread. */
+int tc_log_thread_create(pthread_t *th, void *(*fn)(void *), void *arg);
 
 /* Tests may capture lines: the hook receives each formatted line (without
  * newline). NULL restores stderr. Not for production use. */

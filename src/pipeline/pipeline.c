@@ -446,7 +446,7 @@ int tc_pipe_create(tc_pipe **out, const tc_pipe_config *cfg)
 int tc_pipe_start(tc_pipe *p)
 {
     if (p->started) return TC_ERR_INVAL;
-    if (pthread_create(&p->th, NULL, speech_thread, p) != 0) return TC_ERR_IO;
+    if (tc_log_thread_create(&p->th, speech_thread, p) != 0) return TC_ERR_IO;
     p->started = 1;
     return TC_OK;
 }

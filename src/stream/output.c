@@ -318,7 +318,7 @@ int tc_output_create(tc_output **out, const tc_output_config *cfg,
         tc_queue_try_put(o->free, o->shells[o->n_shells]);
     }
     atomic_store(&o->state, TC_OUTPUT_CONNECTING);
-    if (pthread_create(&o->thread, NULL, output_thread, o) != 0) {
+    if (tc_log_thread_create(&o->thread, output_thread, o) != 0) {
         r = TC_ERR_IO;
         goto fail;
     }

@@ -108,6 +108,33 @@ static void test_level_filters(void **state)
     assert_non_null(strstr(g_line, "module=talkcast msg=\"shown\""));
 }
 
+static void *log_from_thread(void *arg)
+{
+    (void)arg;
+    tc_log(NULL, TC_LOG_INFO, "from a stream's thread");
+    return NULL;
+}
+
+/* The stream tag follows threads started with tc_log_thread_create, in both
+ * formats, and stays off lines of untagged threads. */
+static void test_stream_tag_follows_threads(void **state)
+{
+    (void)state;
+    tc_log_set_tag("alpha");
+    pthread_t th;
+    assert_int_equal(tc_log_thread_create(&th, log_from_thread, NULL), 0);
+    pthread_join(th, NULL);
+    assert_non_null(strstr(g_line, " module=talkcast stream=alpha msg=\"from a stream's thread\""));
+    tc_log_set_format(TC_LOG_JSON);
+    assert_int_equal(tc_log_thread_create(&th, log_from_thread, NULL), 0);
+    pthread_join(th, NULL);
+    assert_non_null(strstr(g_line, "\"module\":\"talkcast\",\"stream\":\"alpha\",\"msg\""));
+    tc_log_set_tag(NULL);
+    assert_int_equal(tc_log_thread_create(&th, log_from_thread, NULL), 0);
+    pthread_join(th, NULL);
+    assert_null(strstr(g_line, "stream"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +142,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_truncated_stays_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_level_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_tag_follows_threads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
