@@ -28,6 +28,8 @@ PACKAGES=(
   time espeak-ng
   # tests: a real Prometheus text-format parser (promtool check metrics)
   prometheus
+  # tests: the HTTP client that reads /metrics, /healthz and /readyz
+  curl
 )
 
 missing=()

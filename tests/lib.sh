@@ -24,6 +24,8 @@ PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)
 # Debian's own Python: the one python3-pika (scripts/deps.sh) is installed for,
 # whatever python3 a version manager puts first on PATH.
 PYSYS=/usr/bin/python3
+# Any free port for /metrics: tests may run beside a talkcast on the default.
+export TALKCAST_METRICS_LISTEN=${TALKCAST_METRICS_LISTEN-127.0.0.1:0}
 
 # pass NAME / fail NAME REASON: the verdict lines the runner collects.
 # fail ends the test with exit 1.
@@ -245,3 +247,31 @@ probe_info() { "$PY" "$PROBE" info "$@"; }
 probe_check() { "$PY" "$PROBE" check "$@"; }
 # jget JSON EXPR: a Python expression over the parsed JSON `j`.
 jget() { "$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# metrics_port LOG: the port talkcast's /metrics server took (it logs
+# "metrics on http://HOST:PORT/metrics"); waits 10 s at most.
+metrics_port() {
+  local i p
+  for i in $(seq 1 100); do
+    p=$(sed -n 's|.*metrics on http://[^ ]*:\([0-9]*\)/metrics.*|\1|p' "$1" 2>/dev/null | head -n 1)
+    [ -n "$p" ] && { echo "$p"; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
+# http_status URL: the HTTP status of a GET (000 when nothing answers);
+# the body is in $T/http.body.
+http_status() { curl -s -m 5 -o "$T/http.body" -w '%{http_code}' "$1" || true; }
+# wait_status URL CODE SECONDS: until GET URL answers CODE.
+wait_status() {
+  local end
+  end=$(( $(date +%s) + $3 ))
+  while [ "$(date +%s)" -le "$end" ]; do
+    [ "$(http_status "$1")" = "$2" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+# metric FILE EXPR: the value of the sample whose line starts with EXPR
+# (name and labels exactly as written), or nothing.
+metric() { awk -v k="$2" 'index($0, k " ") == 1 { print $NF }' "$1"; }

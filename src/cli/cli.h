@@ -14,10 +14,34 @@ int tc_cli_load_config(tc_config *cfg, int argc, char **argv, int *next);
 /* Same, but options and words may mix; words are collected (≤ max). */
 int tc_cli_load_config_mixed(tc_config *cfg, int argc, char **argv, char **words, int max, int *n_words);
 
+/* --streams DIR: one configuration per NAME.env file (see streams.c), on
+ * top of the process's sources given as for tc_cli_load_config. 0 or an
+ * exit code, errors printed. */
+typedef struct tc_cli_streams {
+    tc_config *cfgs;
+    char **paths;
+    int n;
+} tc_cli_streams;
+int tc_cli_load_streams(const tc_config *base, int argc, char **argv, tc_cli_streams *out);
+void tc_cli_free_streams(tc_cli_streams *s);
+
 tc_tts_config tc_cli_tts_config(const tc_config *c);
 tc_face_config tc_cli_face_config(const tc_config *c);
 /* Engine settings; outputs and frame limit as given. */
 tc_engine_config tc_cli_engine_config(const tc_config *c, int live, int64_t max_frames);
+
+/* /metrics, /healthz and /readyz of the stations (health.c). */
+struct tc_station;
+typedef struct tc_cli_health {
+    struct tc_station **stations;
+    int n;
+    double start_unix; /* process start, seconds since the epoch */
+} tc_cli_health;
+/* An ops.h handler; opaque is a tc_cli_health. */
+struct tc_ops_buf;
+int tc_cli_health_handler(void *opaque, const char *path, struct tc_ops_buf *body, const char **content_type);
+/* 1 while every stream's clock ticks; else 0 and why names the stuck ones. */
+int tc_cli_health_live(tc_cli_health *h, char *why, size_t len);
 
 int tc_cli_say(int argc, char **argv);
 int tc_cli_run(int argc, char **argv);

@@ -20,6 +20,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "face/face.h"
+#include "ops/ops.h"
 #include "stream/avlog.h"
 #include "tts/tts.h"
 #include "cli/cli.h"
@@ -106,10 +107,26 @@ static int cmd_config(int argc, char **argv)
         fprintf(stderr, "talkcast config check: unexpected argument '%s'\n", argv[next + 2]);
         rc = 2;
     }
+    tc_cli_streams streams = { 0 };
+    if (rc == 0 && cfg.streams[0]) rc = tc_cli_load_streams(&cfg, argc - 2, argv + 2, &streams);
+    if (rc == 0 && cfg.metrics_listen[0]) {
+        struct sockaddr_storage sa;
+        char err[256];
+        if (tc_ops_listen_parse(cfg.metrics_listen, &sa, err, sizeof err) < 0) {
+            fprintf(stderr, "talkcast: metrics-listen: %s\n", err);
+            rc = 2;
+        }
+    }
     if (rc == 0) {
         tc_config_dump(&cfg, stdout);
-        printf("# configuration OK\n");
+        for (int i = 0; i < streams.n; i++) {
+            printf("\n# ---- stream '%s' (%s) ----\n", streams.cfgs[i].stream_name, streams.paths[i]);
+            tc_config_dump(&streams.cfgs[i], stdout);
+        }
+        if (streams.n) printf("# configuration OK: %d streams\n", streams.n);
+        else printf("# configuration OK\n");
     }
+    tc_cli_free_streams(&streams);
     tc_config_free(&cfg);
     return rc;
 }

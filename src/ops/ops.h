@@ -104,4 +104,14 @@ void tc_ops_http_stop(tc_ops_http *s);
 
 /* ---- systemd notify (notify.c) ---- */
 
+/* systemd's notify protocol (sd_notify). Outside systemd — no
+ * NOTIFY_SOCKET in the environment — every call does nothing. */
+void tc_ops_notify_ready(const char *status); /* READY=1 and STATUS= */
+void tc_ops_notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tc_ops_notify_stopping(void); /* STOPPING=1 */
+void tc_ops_notify_watchdog(void); /* WATCHDOG=1 */
+/* The watchdog period systemd asked for (WatchdogSec=), in µs; 0 = none.
+ * Ping at half of it. */
+int64_t tc_ops_watchdog_usec(void);
+
 #endif

@@ -71,6 +71,7 @@ struct tc_engine {
     int finished;
 
     atomic_llong frames, late, dropped, samples, speech_samples, seg_done, seg_interrupted;
+    atomic_llong last_tick_ns;  /* tc_now_ns() when the last tick completed; 0 before */
     atomic_int queued_segments;
 };
 
@@ -257,6 +258,7 @@ static void *engine_thread(void *arg)
         }
         if (tc_queue_put(e->work, it, -1) != TC_OK) break;
         atomic_fetch_add(&e->frames, 1);
+        atomic_store(&e->last_tick_ns, (long long)tc_now_ns());
         atomic_fetch_add(&e->samples, it->nb);
     }
     drop_all_segments(e, atomic_load(&e->frames));
@@ -386,9 +388,9 @@ fail:
 int tc_engine_start(tc_engine *e)
 {
     if (e->encoder_started || e->engine_started) return TC_ERR_INVAL;
-    if (pthread_create(&e->encoder_th, NULL, encoder_thread, e) != 0) return TC_ERR_IO;
+    if (tc_log_thread_create(&e->encoder_th, encoder_thread, e) != 0) return TC_ERR_IO;
     e->encoder_started = 1;
-    if (pthread_create(&e->engine_th, NULL, engine_thread, e) != 0) {
+    if (tc_log_thread_create(&e->engine_th, engine_thread, e) != 0) {
         tc_queue_close(e->work); /* lets the encoder thread finish */
         return TC_ERR_IO;
     }
@@ -502,6 +504,7 @@ void tc_engine_destroy(tc_engine *e, int abort)
 void tc_engine_get_stats(tc_engine *e, tc_engine_stats *st)
 {
     st->frames = atomic_load(&e->frames);
+    st->last_tick_ns = atomic_load(&e->last_tick_ns);
     st->late = atomic_load(&e->late);
     st->dropped = atomic_load(&e->dropped);
     st->samples = atomic_load(&e->samples);

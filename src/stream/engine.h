@@ -74,6 +74,7 @@ typedef struct tc_engine_stats {
     int64_t speech_samples;   /* of which speech */
     int64_t segments_done, segments_interrupted;
     int queued_segments;
+    int64_t last_tick_ns;     /* tc_now_ns() of the last completed tick; 0 before the first */
 } tc_engine_stats;
 
 typedef struct tc_engine tc_engine;

@@ -132,7 +132,7 @@ static void test_stream_tag_follows_threads(void **state)
     tc_log_set_tag(NULL);
     assert_int_equal(tc_log_thread_create(&th, log_from_thread, NULL), 0);
     pthread_join(th, NULL);
-    assert_null(strstr(g_line, "stream"));
+    assert_null(strstr(g_line, "\"stream\":"));
 }
 
 int main(void)
