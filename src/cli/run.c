@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/station.h"
@@ -166,6 +167,11 @@ int tc_cli_run(int argc, char **argv)
         cfgs = streams.cfgs;
         n = streams.n;
     }
+    /* several streams share the cores: each encodes on cores/streams
+     * threads (at least one) unless told otherwise */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    for (int i = 0; n > 1 && i < n; i++)
+        if (cfgs[i].encoder_threads == 0) cfgs[i].encoder_threads = cores > n ? (int)(cores / n) : 1;
     for (int i = 0; i < n; i++)
         if (cfgs[i].n_outputs == 0) {
             if (n > 1) fprintf(stderr, "talkcast run: stream '%s' (%s) has no output; set TALKCAST_OUTPUTS in it\n",

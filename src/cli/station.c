@@ -160,7 +160,8 @@ static int on_set_avatar(void *opaque, const char *name, char *reason, size_t rl
 
 #define FAIL(code, ...)                                                                     \
     do {                                                                                    \
-        fprintf(stderr, "talkcast run: stream '%s': ", c->stream_name);                     \
+        fprintf(stderr, "talkcast run: ");                                                  \
+        if (s->tag) fprintf(stderr, "stream '%s': ", s->tag);                               \
         fprintf(stderr, __VA_ARGS__);                                                       \
         fputc('\n', stderr);                                                                \
         return (code);                                                                      \
@@ -261,9 +262,10 @@ int tc_station_start(tc_station *s)
     tc_log_set_tag(prev);
     if (e < 0) FAIL(1, "cannot start the engine: %s", tc_strerror(e));
     s->started = 1;
-    tc_log(&log_ctx, TC_LOG_INFO, "stream '%s': %dx%d@%d/%d %s, %d Hz x%d, avatar=%s, %zu output(s)",
-           c->stream_name, c->width, c->height, c->fps_num, c->fps_den, c->pix_fmt, c->sample_rate, c->channels,
+    tc_log_set_tag(s->tag);
+    tc_log(&log_ctx, TC_LOG_INFO, "streaming %dx%d@%d/%d %s, %d Hz x%d, avatar=%s, %zu output(s)", c->width, c->height, c->fps_num, c->fps_den, c->pix_fmt, c->sample_rate, c->channels,
            tc_face_name(s->face), c->n_outputs);
+    tc_log_set_tag(prev);
     return 0;
 }
 
@@ -287,24 +289,21 @@ static void report(tc_station *s)
 {
     tc_station_stats st;
     tc_station_get_stats(s, &st);
-    const char *name = s->cfg->stream_name;
-    tc_log(&log_ctx, TC_LOG_INFO,
-           "stream '%s': frames=%lld late=%lld dropped=%lld audio_samples=%lld segments=%lld interrupted=%lld", name,
+    tc_log(&log_ctx, TC_LOG_INFO, "frames=%lld late=%lld dropped=%lld audio_samples=%lld segments=%lld interrupted=%lld",
            (long long)st.engine.frames, (long long)st.engine.late, (long long)st.engine.dropped,
            (long long)st.engine.samples, (long long)st.engine.segments_done,
            (long long)st.engine.segments_interrupted);
     for (int i = 0; i < st.n_outputs; i++) {
         const tc_output_stats *os = &st.outputs[i];
         tc_log(&log_ctx, TC_LOG_INFO,
-               "stream '%s': out%d state=%s bytes=%lld packets=%lld dropped=%lld reconnects=%lld failures=%lld",
-               name, i, tc_output_state_name(os->state), (long long)os->bytes, (long long)os->packets,
+               "out%d state=%s bytes=%lld packets=%lld dropped=%lld reconnects=%lld failures=%lld", i, tc_output_state_name(os->state), (long long)os->bytes, (long long)os->packets,
                (long long)os->dropped, (long long)os->reconnects, (long long)os->failures);
     }
     if (st.messaging)
         tc_log(&log_ctx, TC_LOG_INFO,
-               "stream '%s': messages received=%lld spoken=%lld failed=%lld interrupted=%lld cleared=%lld "
-               "requeued=%lld duplicates=%lld",
-               name, (long long)st.pipe.received, (long long)st.pipe.spoken, (long long)st.pipe.failed,
+               "messages received=%lld spoken=%lld failed=%lld interrupted=%lld cleared=%lld requeued=%lld "
+               "duplicates=%lld",
+               (long long)st.pipe.received, (long long)st.pipe.spoken, (long long)st.pipe.failed,
                (long long)st.pipe.interrupted, (long long)st.pipe.cleared, (long long)st.pipe.requeued,
                (long long)st.pipe.duplicates);
 }
@@ -315,6 +314,8 @@ int tc_station_close(tc_station *s, int abort)
     s->closed = 1;
     s->abort = abort;
     tc_engine_close(s->eng, abort); /* reports every segment back to the pipeline */
+    const char *prev = tc_log_get_tag();
+    tc_log_set_tag(s->tag);
     report(s);
     /* A file that could not be written is a failed run; a network output
      * that was still reconnecting at the end is not. */
@@ -330,8 +331,8 @@ int tc_station_close(tc_station *s, int abort)
     pthread_mutex_unlock(&s->pipe_lock);
     tc_pipe_destroy(pipe); /* settles what is left: requeued */
     if (s->amqp && !abort && tc_amqp_flush(s->amqp, 5000) != TC_OK)
-        tc_log(&log_ctx, TC_LOG_WARN, "stream '%s': some acks or events were not confirmed before exit",
-               s->cfg->stream_name);
+        tc_log(&log_ctx, TC_LOG_WARN, "some acks or events were not confirmed before exit");
+    tc_log_set_tag(prev);
     return rc;
 }
 

@@ -43,6 +43,7 @@ typedef struct tc_config {
     int64_t video_maxrate;    /* 0 = same as bitrate */
     int64_t video_bufsize;    /* 0 = 2 x maxrate */
     double keyint;            /* seconds between keyframes */
+    int encoder_threads;      /* x264 threads per stream; 0 = auto */
     int64_t audio_bitrate;    /* bits/s */
     /* outputs */
     char **outputs;           /* URLs, optionally "[f=fmt]url"; NULL-terminated */

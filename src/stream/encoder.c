@@ -79,6 +79,7 @@ static int open_video(tc_encoder *e, const tc_encoder_config *cfg)
     av_dict_set(&opts, "preset", cfg->preset && *cfg->preset ? cfg->preset : "veryfast", 0);
     if (cfg->tune && *cfg->tune) av_dict_set(&opts, "tune", cfg->tune, 0);
     av_dict_set(&opts, "forced-idr", "1", 0);
+    if (cfg->threads > 0) c->thread_count = cfg->threads;
     int r = avcodec_open2(c, codec, &opts);
     AVDictionaryEntry *left = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);
     if (left) tc_log(&log_ctx, TC_LOG_WARN, "x264 ignored option %s=%s", left->key, left->value);

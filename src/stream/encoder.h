@@ -24,6 +24,7 @@ typedef struct tc_encoder_config {
     const char *tune;     /* x264 tune or NULL/"" */
     int64_t video_bitrate, video_maxrate, video_bufsize, audio_bitrate;
     double keyint;        /* seconds */
+    int threads;          /* x264 threads; 0 = x264's own choice (1.5 x cores) */
 } tc_encoder_config;
 
 /* Called for every encoded packet. `stream` is 0 for video, 1 for audio. The

@@ -341,7 +341,7 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
         cfg->width, cfg->height, cfg->pix_fmt, cfg->fps_num, cfg->fps_den,
         cfg->sample_rate, cfg->channels, cfg->x264_preset, cfg->x264_tune,
         cfg->video_bitrate, cfg->video_maxrate, cfg->video_bufsize, cfg->audio_bitrate,
-        cfg->keyint,
+        cfg->keyint, cfg->encoder_threads,
     };
     if ((r = tc_encoder_create(&e->enc, &ec, fan_out, e)) < 0) {
         snprintf(err, (size_t)errlen, "cannot open the encoders: %s (see log)", tc_strerror(r));

@@ -38,6 +38,7 @@ typedef struct tc_engine_config {
     int n_outputs;
     int out_queue;
     double reconnect_min, reconnect_max;
+    int encoder_threads;      /* x264 threads; 0 = auto */
 } tc_engine_config;
 
 /* What happened to a segment, reported once from the engine thread. */
