@@ -2,12 +2,15 @@
  * shared mouth warp (warp.c) around landmarks from a small JSON next to
  * the image (or --landmarks). Only the landmarks' rectangle is rewritten,
  * only when the mouth changed; frames come from a small pool of copies of
- * the base picture, as in the vector face. */
+ * the base picture, as in the vector face. With eye landmarks the photo
+ * blinks too (the lids slide down, warp.c), on the same seeded rhythm as
+ * every avatar. */
 #include "face/face.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "face/warp.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,11 +23,12 @@ typedef struct photo_priv {
     AVFrame *base;
     tc_face_landmarks *lm;
     int n_lm;
-    int rect[4];               /* rewritten rectangle */
+    int rect[4];               /* rewritten rectangle of the mouth */
+    int eye_rect[2][4];        /* and of each eye (w = 0: no eye landmarks) */
     AVFrame *pool[POOL_MAX];
     int n_pool;
     AVFrame *last;
-    int last_q[5], have_last;
+    int last_q[6], have_last;  /* mouth (5) and blink (1/16 steps) of `last` */
 } photo_priv;
 
 static int photo_init(void *priv, const tc_face_config *cfg)
@@ -46,6 +50,8 @@ static int photo_init(void *priv, const tc_face_config *cfg)
     av_frame_free(&raw);
     if (r < 0) return r;
     tc_face_warp_rect(&p->lm[0], cfg->width, cfg->height, p->rect);
+    for (int e = 0; e < 2; e++) tc_face_eye_rect(&p->lm[0], e, cfg->width, cfg->height, p->eye_rect[e]);
+    if (p->lm[0].has_eyes) tc_log(&log_ctx, TC_LOG_DEBUG, "eye landmarks: the photo blinks");
     return p->rect[2] >= 4 && p->rect[3] >= 4 ? TC_OK : TC_ERR_FORMAT;
 }
 
@@ -65,14 +71,18 @@ static AVFrame *pool_get(photo_priv *p)
 static int photo_render(void *priv, int64_t n, const tc_mouth *m, AVFrame *out, int *changed)
 {
     photo_priv *p = priv;
-    int q[5];
+    int q[6];
     tc_face_mouth_quantise(m, q);
+    q[5] = p->lm[0].has_eyes
+               ? (int)lrint(16 * tc_face_blink(p->cfg.seed, n, p->cfg.fps_num, p->cfg.fps_den))
+               : 0;
     if (p->have_last && !memcmp(q, p->last_q, sizeof q)) {
         *changed = 0;
         return av_frame_ref(out, p->last) < 0 ? TC_ERR_NOMEM : TC_OK;
     }
     AVFrame *f = pool_get(p);
     if (!f) return TC_ERR_NOMEM;
+    for (int e = 0; e < 2; e++) tc_face_warp_eye(p->base, f, &p->lm[0], e, p->eye_rect[e], q[5] / 16.0);
     tc_face_warp_mouth(p->base, f, &p->lm[0], p->rect, q);
     memcpy(p->last_q, q, sizeof q);
     p->have_last = 1;

@@ -53,6 +53,40 @@ char *tc_face_landmarks_path(const char *image)
     return p;
 }
 
+/* Optional eye centres: both or neither, inside the picture, left of
+ * right, above the mouth. */
+static int read_eyes(json_object *o, const char *path, int src_w, int src_h, double s, double ox, double oy,
+                     tc_face_landmarks *l)
+{
+    int has_l = json_object_object_get_ex(o, "eye_left", NULL), has_r = json_object_object_get_ex(o, "eye_right", NULL);
+    if (!has_l && !has_r) return TC_OK;
+    if (has_l != has_r) {
+        tc_log(&log_ctx, TC_LOG_ERROR, "%s: give both eye_left and eye_right, or neither", path);
+        return TC_ERR_FORMAT;
+    }
+    pt e[2];
+    int r;
+    if ((r = read_point(o, "eye_left", &e[0], path)) < 0 || (r = read_point(o, "eye_right", &e[1], path)) < 0)
+        return r;
+    for (int i = 0; i < 2; i++)
+        if (e[i].x < 0 || e[i].y < 0 || e[i].x >= src_w || e[i].y >= src_h) {
+            tc_log(&log_ctx, TC_LOG_ERROR, "%s: %s lies outside the %dx%d picture", path, i ? "eye_right" : "eye_left",
+                   src_w, src_h);
+            return TC_ERR_FORMAT;
+        }
+    double mouth_y = (l->y[TC_LM_UPPER_LIP] - oy) / s;
+    if (!(e[0].x < e[1].x && e[0].y < mouth_y && e[1].y < mouth_y)) {
+        tc_log(&log_ctx, TC_LOG_ERROR, "%s: expected eye_left left of eye_right, both above the mouth", path);
+        return TC_ERR_FORMAT;
+    }
+    for (int i = 0; i < 2; i++) {
+        l->eye_x[i] = e[i].x * s + ox;
+        l->eye_y[i] = e[i].y * s + oy;
+    }
+    l->has_eyes = 1;
+    return TC_OK;
+}
+
 /* One set from object `o`, checked and mapped into output pixels. */
 static int read_set(json_object *o, const char *path, int src_w, int src_h, double s, double ox, double oy,
                     tc_face_landmarks *l)
@@ -75,7 +109,7 @@ static int read_set(json_object *o, const char *path, int src_w, int src_h, doub
         l->x[i] = src[i].x * s + ox;
         l->y[i] = src[i].y * s + oy;
     }
-    return TC_OK;
+    return read_eyes(o, path, src_w, src_h, s, ox, oy, l);
 }
 
 int tc_face_landmarks_load(const char *path, int src_w, int src_h, const tc_face_config *cfg,
@@ -228,5 +262,98 @@ void tc_face_warp_mouth(const AVFrame *base, AVFrame *dst, const tc_face_landmar
                 row[x] = (uint8_t)(val + 0.5);
             }
         }
+    }
+}
+
+/* ---- blinks -------------------------------------------------------------------
+
+   Eye geometry from the distance d between the eye centres (faces vary
+   little in these ratios): the eye opening is an ellipse 0.6 d wide and
+   0.2 d high; the lid band above it (crease to lashes, below the brow) is
+   0.15 d. */
+
+#define EYE_HALF_W 0.30
+#define EYE_HALF_H 0.10
+#define LID_BAND   0.15
+
+static void eye_geometry(const tc_face_landmarks *l, int e, double *cx, double *cy, double *a, double *b, double *m)
+{
+    double dx = l->eye_x[1] - l->eye_x[0], dy = l->eye_y[1] - l->eye_y[0];
+    double d = sqrt(dx * dx + dy * dy);
+    *cx = l->eye_x[e];
+    *cy = l->eye_y[e];
+    *a = EYE_HALF_W * d;
+    *b = EYE_HALF_H * d;
+    *m = LID_BAND * d;
+}
+
+void tc_face_eye_rect(const tc_face_landmarks *l, int e, int W, int H, int rect[4])
+{
+    rect[0] = rect[1] = rect[2] = rect[3] = 0;
+    if (!l->has_eyes) return;
+    double cx, cy, a, b, m;
+    eye_geometry(l, e, &cx, &cy, &a, &b, &m);
+    int x0 = ((int)floor(cx - a) - 2) & ~1, y0 = ((int)floor(cy - b - m) - 2) & ~1;
+    int x1 = ((int)ceil(cx + a) + 3) & ~1, y1 = ((int)ceil(cy + b) + 3) & ~1;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > W ? W & ~1 : x1;
+    y1 = y1 > H ? H & ~1 : y1;
+    if (x1 <= x0 || y1 <= y0) return;
+    rect[0] = x0;
+    rect[1] = y0;
+    rect[2] = x1 - x0;
+    rect[3] = y1 - y0;
+}
+
+/* One plane at scale 1/div: rows [y0, y1) of the column band get the lid
+ * slid down by `closed`. */
+static void blink_plane(const uint8_t *src, int sstride, uint8_t *dst, int dstride, int pw, int ph, const int rect[4],
+                        int div, double cx, double cy, double a, double b, double m, double closed)
+{
+    int x0 = rect[0] / div, y0 = rect[1] / div, x1 = (rect[0] + rect[2]) / div, y1 = (rect[1] + rect[3]) / div;
+    for (int y = y0; y < y1; y++) memcpy(dst + (size_t)y * dstride + x0, src + (size_t)y * sstride + x0, (size_t)(x1 - x0));
+    cx /= div;
+    cy /= div;
+    a /= div;
+    b /= div;
+    m /= div;
+    for (int x = x0; x < x1; x++) {
+        double u = (x + 0.5 - cx) / a;
+        if (u <= -1 || u >= 1) continue;
+        double arc = sqrt(1 - u * u);
+        double top = cy - b * arc, bottom = cy + b * arc * 0.6; /* the lid closes onto the lower lash line */
+        double lid = top + closed * (bottom - top) * smooth(1.0, 0.85, fabs(u)); /* corners stay put */
+        double band0 = top - m;
+        if (lid - top < 0.02) continue;
+        /* rows [band0, lid) show the band [band0, top) stretched */
+        int ya = (int)floor(band0), yb = (int)ceil(lid);
+        for (int y = ya < 0 ? 0 : ya; y < yb && y < ph; y++) {
+            double py = y + 0.5;
+            if (py < band0 || py >= lid) continue;
+            double sy = band0 + (py - band0) * (top - band0) / (lid - band0) - 0.5;
+            int s0 = (int)floor(sy);
+            double f = sy - s0;
+            int s1 = s0 + 1;
+            s0 = s0 < 0 ? 0 : s0 >= ph ? ph - 1 : s0;
+            s1 = s1 < 0 ? 0 : s1 >= ph ? ph - 1 : s1;
+            double v = src[(size_t)s0 * sstride + x] * (1 - f) + src[(size_t)s1 * sstride + x] * f;
+            dst[(size_t)y * dstride + x] = (uint8_t)(v + 0.5);
+        }
+    }
+    (void)pw;
+}
+
+void tc_face_warp_eye(const AVFrame *base, AVFrame *dst, const tc_face_landmarks *l, int e, const int rect[4],
+                      double closed)
+{
+    if (!l->has_eyes || rect[2] <= 0) return;
+    double cx, cy, a, b, m;
+    eye_geometry(l, e, &cx, &cy, &a, &b, &m);
+    closed = closed < 0 ? 0 : closed > 1 ? 1 : closed;
+    for (int p = 0; p < 3; p++) {
+        int div = p ? 2 : 1;
+        blink_plane(base->data[p], base->linesize[p], dst->data[p], dst->linesize[p], base->width / div,
+                    base->height / div, rect, div, cx, cy, a, b, m, closed);
     }
 }

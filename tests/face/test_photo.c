@@ -1,8 +1,9 @@
 /* test_photo.c — the talking photo: landmarks are required and checked
  * (missing, malformed, outside the image), the mouth opens dark inside the
  * landmarks' region while the rest of the picture stays byte-identical,
- * an unchanged mouth costs nothing, and auto-detection picks "photo" when
- * landmarks sit next to the image. */
+ * an unchanged mouth costs nothing, the photo blinks when its landmarks
+ * name the eyes, and auto-detection picks "photo" when landmarks sit next
+ * to the image. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,6 +87,13 @@ static void test_bad_landmarks(void **state)
         "{\"mouth_left\":[202,141],\"mouth_right\":[244,141],\"upper_lip\":[223,138],\"lower_lip\":[223,152],\"chin\":[224,900]}",
         "{\"mouth_left\":[244,141],\"mouth_right\":[202,141],\"upper_lip\":[223,138],\"lower_lip\":[223,152],\"chin\":[224,176]}",
         "{\"mouth_left\":\"x\",\"mouth_right\":[244,141],\"upper_lip\":[223,138],\"lower_lip\":[223,152],\"chin\":[224,176]}",
+        /* one eye only; eyes swapped; an eye below the mouth */
+        "{\"mouth_left\":[202,141],\"mouth_right\":[244,141],\"upper_lip\":[223,138],\"lower_lip\":[223,152],\"chin\":[224,176],"
+        "\"eye_left\":[203,101]}",
+        "{\"mouth_left\":[202,141],\"mouth_right\":[244,141],\"upper_lip\":[223,138],\"lower_lip\":[223,152],\"chin\":[224,176],"
+        "\"eye_left\":[247,101],\"eye_right\":[203,101]}",
+        "{\"mouth_left\":[202,141],\"mouth_right\":[244,141],\"upper_lip\":[223,138],\"lower_lip\":[223,152],\"chin\":[224,176],"
+        "\"eye_left\":[203,101],\"eye_right\":[247,160]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_file(p, bad[i]);
@@ -94,6 +102,73 @@ static void test_bad_landmarks(void **state)
         if (r >= 0) fail_msg("landmarks '%s' accepted", bad[i]);
         assert_null(f);
     }
+}
+
+/* Mean luma of a w x h box centred on (x, y). */
+static double box_y(const AVFrame *f, int x, int y, int w, int h)
+{
+    double s = 0;
+    for (int j = y - h / 2; j < y - h / 2 + h; j++)
+        for (int i = x - w / 2; i < x - w / 2 + w; i++) s += ft_y(f, i, j);
+    return s / (w * h);
+}
+
+/* With eye landmarks the photo blinks on the seeded rhythm: shut, the dark
+ * iris is covered by lid skin (brighter), only the eyes' rectangles
+ * change, and once open again the picture is the open one to the byte.
+ * Without eye landmarks nothing blinks. */
+static void test_photo_blinks(void **state)
+{
+    (void)state;
+    tc_face_config c = cfg(astro, lms);
+    int64_t shut = -1, open_n = -1;
+    for (int64_t n = 0; n < 30 * 12 && shut < 0; n++)
+        if (tc_face_blink(c.seed, n, 30, 1) >= 0.999) shut = n;
+    assert_true(shut > 0);
+    for (int64_t n = shut; n < shut + 60 && open_n < 0; n++)
+        if (tc_face_blink(c.seed, n, 30, 1) == 0) open_n = n;
+    assert_true(open_n > shut);
+
+    tc_face *f;
+    assert_int_equal(tc_face_create(&f, "photo", &c), TC_OK);
+    AVFrame *before = av_frame_alloc(), *closed = av_frame_alloc(), *after = av_frame_alloc();
+    int changed;
+    assert_int_equal(tc_face_render(f, 0, NULL, before, &changed), TC_OK);
+    assert_true(tc_face_blink(c.seed, 0, 30, 1) == 0);
+    assert_int_equal(tc_face_render(f, shut, NULL, closed, &changed), TC_OK);
+    assert_int_equal(changed, 1);
+    /* eyes at source (203,101) and (247,102.5) land at (565,142) and (627,144) */
+    const int ex[2] = { 565, 627 }, ey[2] = { 142, 144 };
+    for (int e = 0; e < 2; e++) {
+        double o = box_y(before, ex[e], ey[e], 12, 6), s = box_y(closed, ex[e], ey[e], 12, 6);
+        if (s < o + 20) fail_msg("eye %d: luma %.0f open, %.0f shut: not covered", e, o, s);
+    }
+    /* only the eyes' neighbourhood changed */
+    assert_true(ft_same_rect(before, closed, 0, 0, 1280, 100));
+    assert_true(ft_same_rect(before, closed, 0, 170, 1280, 550));
+    assert_true(ft_same_rect(before, closed, 0, 0, 530, 720));
+    assert_true(ft_same_rect(before, closed, 670, 0, 610, 720));
+    assert_false(ft_same_frame(before, closed));
+    assert_int_equal(tc_face_render(f, open_n, NULL, after, &changed), TC_OK);
+    assert_true(ft_same_frame(before, after));
+    av_frame_unref(closed);
+    tc_face_destroy(f);
+
+    /* the same photo without eye landmarks never blinks */
+    char p[300];
+    snprintf(p, sizeof p, "%s/noeyes.json", ft_dir);
+    write_file(p, "{\"mouth_left\":[202,141],\"mouth_right\":[244,141],\"upper_lip\":[223,138],"
+                  "\"lower_lip\":[223,152],\"chin\":[224,176]}");
+    c = cfg(astro, p);
+    assert_int_equal(tc_face_create(&f, "photo", &c), TC_OK);
+    av_frame_unref(before);
+    assert_int_equal(tc_face_render(f, 0, NULL, before, &changed), TC_OK);
+    assert_int_equal(tc_face_render(f, shut, NULL, closed, &changed), TC_OK);
+    assert_true(ft_same_frame(before, closed));
+    tc_face_destroy(f);
+    av_frame_free(&before);
+    av_frame_free(&closed);
+    av_frame_free(&after);
 }
 
 static void test_auto_picks_photo(void **state)
@@ -120,6 +195,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mouth_opens_in_place),
         cmocka_unit_test(test_bad_landmarks),
+        cmocka_unit_test(test_photo_blinks),
         cmocka_unit_test(test_auto_picks_photo),
     };
     return cmocka_run_group_tests(tests, setup, ft_teardown);
