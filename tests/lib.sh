@@ -248,6 +248,17 @@ probe_check() { "$PY" "$PROBE" check "$@"; }
 # jget JSON EXPR: a Python expression over the parsed JSON `j`.
 jget() { "$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 
+# expect RC LABEL REGEX CMD...: CMD exits RC and its stderr matches REGEX
+# (stdout in $T/out, stderr in $T/err); the test's $NAME fails otherwise.
+expect() {
+  local want=$1 label=$2 re=$3 rc=0
+  shift 3
+  "$@" >"$T/out" 2>"$T/err" || rc=$?
+  [ "$rc" = "$want" ] || fail "$NAME" "$label: exit $rc, want $want (stderr: $(head -c 300 "$T/err"))"
+  grep -qE -- "$re" "$T/err" || fail "$NAME" "$label: stderr does not match /$re/: $(head -c 300 "$T/err")"
+  note "$label: exit $rc: $(head -n 1 "$T/err")"
+}
+
 # metrics_port LOG: the port talkcast's /metrics server took (it logs
 # "metrics on http://HOST:PORT/metrics"); waits 10 s at most.
 metrics_port() {

@@ -117,6 +117,14 @@ static const counter_def output_counters[] = {
     { "talkcast_output_failures_total", "failed connects or writes", offsetof(tc_output_stats, failures), 0 },
 };
 
+/* int gauges of streams that take messages */
+static const counter_def station_gauges[] = {
+    { "talkcast_queue_depth", "messages received and not yet on air", ST(pipe.queue_depth), 1 },
+    { "talkcast_paused", "1 while paused by a control message", ST(pipe.paused), 1 },
+    { "talkcast_broker_connected", "1 while consuming from the broker", ST(amqp.connected), 1 },
+    { "talkcast_events_pending", "events buffered, not yet confirmed", ST(amqp.events_pending), 1 },
+};
+
 static int64_t field(const void *base, size_t off) { return *(const int64_t *)((const char *)base + off); }
 
 /* RSS, open fds and CPU time of this process, from /proc. */
@@ -254,18 +262,15 @@ static void write_metrics(tc_cli_health *h, tc_ops_buf *b)
             tc_ops_prom_sample(b, "talkcast_messages_total", l, (double)rows[r].v);
         }
     }
-    tc_ops_prom_family(b, "talkcast_queue_depth", "gauge", "messages received and not yet on air");
-    for (int i = 0; i < n; i++)
-        if (st[i].messaging) {
-            const char *l[] = { "stream", tc_station_name(h->stations[i]), NULL };
-            tc_ops_prom_sample(b, "talkcast_queue_depth", l, st[i].pipe.queue_depth);
-        }
-    tc_ops_prom_family(b, "talkcast_paused", "gauge", "1 while paused by a control message");
-    for (int i = 0; i < n; i++)
-        if (st[i].messaging) {
-            const char *l[] = { "stream", tc_station_name(h->stations[i]), NULL };
-            tc_ops_prom_sample(b, "talkcast_paused", l, st[i].pipe.paused);
-        }
+    for (size_t k = 0; k < sizeof station_gauges / sizeof station_gauges[0]; k++) {
+        const counter_def *d = &station_gauges[k];
+        tc_ops_prom_family(b, d->name, "gauge", d->help);
+        for (int i = 0; i < n; i++)
+            if (st[i].messaging) {
+                const char *l[] = { "stream", tc_station_name(h->stations[i]), NULL };
+                tc_ops_prom_sample(b, d->name, l, *(const int *)((const char *)&st[i] + d->off));
+            }
+    }
     tc_ops_prom_family(b, "talkcast_state", "gauge", "1 for the state the speech pipeline is in");
     for (int i = 0; i < n; i++)
         if (st[i].messaging)
@@ -285,18 +290,6 @@ static void write_metrics(tc_cli_health *h, tc_ops_buf *b)
         tc_ops_prom_histogram(b, "talkcast_speech_latency_seconds", l, bounds, st[i].pipe.lat_buckets,
                               TC_PIPE_LAT_BUCKETS, st[i].pipe.lat_sum_ms / 1000.0, st[i].pipe.lat_count);
     }
-    tc_ops_prom_family(b, "talkcast_broker_connected", "gauge", "1 while consuming from the broker");
-    for (int i = 0; i < n; i++)
-        if (st[i].messaging) {
-            const char *l[] = { "stream", tc_station_name(h->stations[i]), NULL };
-            tc_ops_prom_sample(b, "talkcast_broker_connected", l, st[i].amqp.connected);
-        }
-    tc_ops_prom_family(b, "talkcast_events_pending", "gauge", "events buffered, not yet confirmed");
-    for (int i = 0; i < n; i++)
-        if (st[i].messaging) {
-            const char *l[] = { "stream", tc_station_name(h->stations[i]), NULL };
-            tc_ops_prom_sample(b, "talkcast_events_pending", l, st[i].amqp.events_pending);
-        }
     tc_ops_prom_family(b, "talkcast_tts_up", "gauge", "1 while the speech provider answers (role: primary, fallback)");
     for (int i = 0; i < n; i++) {
         if (!st[i].messaging) continue;

@@ -12,15 +12,6 @@ tc_tmpdir
 TC=$(tc_bin)
 cd "$T"   # a stray output file must not land in the repo
 
-# expect RC LABEL REGEX CMD...: CMD exits RC and its stderr matches REGEX.
-expect() {
-  local want=$1 label=$2 re=$3 rc=0
-  shift 3
-  "$@" >"$T/out" 2>"$T/err" || rc=$?
-  [ "$rc" = "$want" ] || fail $NAME "$label: exit $rc, want $want (stderr: $(head -c 300 "$T/err"))"
-  grep -qE -- "$re" "$T/err" || fail $NAME "$label: stderr does not match /$re/: $(head -c 300 "$T/err")"
-  note "$label: exit $rc: $(head -n 1 "$T/err")"
-}
 
 v=$("$TC" --version) || fail $NAME "--version exited non-zero"
 grep -qE '^talkcast [0-9]+\.[0-9]+' <<<"$v" || fail $NAME "--version prints no version: $v"

@@ -15,14 +15,6 @@ TC=$(tc_bin)
 cd "$T"
 unset TALKCAST_METRICS_LISTEN
 
-expect() { # expect RC LABEL REGEX CMD...
-  local want=$1 label=$2 re=$3 rc=0
-  shift 3
-  "$@" >"$T/out" 2>"$T/err" || rc=$?
-  [ "$rc" = "$want" ] || fail $NAME "$label: exit $rc, want $want (stderr: $(head -c 300 "$T/err"))"
-  grep -qE -- "$re" "$T/err" || fail $NAME "$label: stderr does not match /$re/: $(head -c 300 "$T/err")"
-  note "$label: exit $rc: $(head -n 1 "$T/err")"
-}
 
 mkdir s
 printf 'TALKCAST_VOICE=de\n' >s/news.env
