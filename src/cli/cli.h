@@ -25,6 +25,12 @@ typedef struct tc_cli_streams {
 int tc_cli_load_streams(const tc_config *base, int argc, char **argv, tc_cli_streams *out);
 void tc_cli_free_streams(tc_cli_streams *s);
 
+/* What a run would trip over, found without starting anything: unreadable
+ * files (avatar, landmarks, certificates), bad output/TTS/AMQP URLs. Each
+ * problem is printed (prefixed with the stream's name if given); returns
+ * how many. */
+int tc_cli_check_config(const tc_config *c, const char *stream);
+
 tc_tts_config tc_cli_tts_config(const tc_config *c);
 tc_face_config tc_cli_face_config(const tc_config *c);
 /* Engine settings; outputs and frame limit as given. */

@@ -3,10 +3,16 @@
 #include "core/err.h"
 #include "core/log.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "amqp/amqp.h"
+#include "stream/outfmt.h"
 
 #include <libavutil/pixdesc.h>
 
@@ -33,10 +39,19 @@ static int finish(tc_config *cfg, int r, const char *err)
     return 0;
 }
 
+/* ./.env may be absent; a file named by TALKCAST_ENV_FILE must be there. */
+static int env_file_missing(const char *envfile)
+{
+    if (!envfile || access(envfile, R_OK) == 0) return 0;
+    fprintf(stderr, "talkcast: TALKCAST_ENV_FILE=%s: cannot read: %s\n", envfile, strerror(errno));
+    return 2;
+}
+
 int tc_cli_load_config(tc_config *cfg, int argc, char **argv, int *next)
 {
     char err[512] = "";
     const char *envfile = getenv("TALKCAST_ENV_FILE");
+    if (env_file_missing(envfile)) return 2;
     int r = tc_config_load(cfg, envfile ? envfile : ".env", environ, argc, argv, next, err, sizeof err);
     return finish(cfg, r, err);
 }
@@ -45,6 +60,7 @@ int tc_cli_load_config_mixed(tc_config *cfg, int argc, char **argv, char **words
 {
     char err[512] = "";
     const char *envfile = getenv("TALKCAST_ENV_FILE");
+    if (env_file_missing(envfile)) return 2;
     int r = tc_config_load(cfg, envfile ? envfile : ".env", environ, 0, NULL, NULL, err, sizeof err);
     /* outputs of a command like `say` come from its own -o only */
     if (r == TC_OK) r = tc_config_set(cfg, "out", "", err, sizeof err);
@@ -94,4 +110,65 @@ tc_engine_config tc_cli_engine_config(const tc_config *c, int live, int64_t max_
         c->out_queue, c->reconnect_min, c->reconnect_max, c->encoder_threads,
     };
     return ec;
+}
+
+/* ---- config check: every problem a run would meet, all at once ---------- */
+
+static void problem(int *n, const char *stream, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void problem(int *n, const char *stream, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "talkcast: %s%s%s", stream ? "stream '" : "", stream ? stream : "", stream ? "': " : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    (*n)++;
+}
+
+static void check_file(int *n, const char *stream, const char *what, const char *path, int want_dir)
+{
+    struct stat st;
+    if (!path || !path[0]) return;
+    if (stat(path, &st) < 0) problem(n, stream, "%s %s: %s", what, path, strerror(errno));
+    else if (want_dir && !S_ISDIR(st.st_mode)) problem(n, stream, "%s %s: not a directory", what, path);
+    else if (access(path, R_OK) < 0) problem(n, stream, "%s %s: cannot read: %s", what, path, strerror(errno));
+}
+
+static void on_nothing(void *opaque, tc_amqp_delivery *d) { (void)opaque; (void)d; }
+
+int tc_cli_check_config(const tc_config *c, const char *stream)
+{
+    int n = 0;
+    char err[512];
+    if (strcmp(c->avatar, "vector")) check_file(&n, stream, "avatar", c->avatar, 0);
+    check_file(&n, stream, "landmarks", c->landmarks, 0);
+    check_file(&n, stream, "avatar-dir", c->avatar_dir, 1);
+    check_file(&n, stream, "amqp-ca", c->amqp_ca, 0);
+    check_file(&n, stream, "amqp-cert", c->amqp_cert, 0);
+    check_file(&n, stream, "amqp-key", c->amqp_key, 0);
+    for (size_t i = 0; i < c->n_outputs; i++) {
+        tc_outfmt f = { 0 };
+        if (tc_outfmt_parse(c->outputs[i], &f, err, sizeof err) < 0) {
+            problem(&n, stream, "output %zu: %s", i + 1, err);
+        } else if (f.is_network) {
+            const char *h = strstr(f.url, "://");
+            if (!h || !h[3] || h[3] == '/' || h[3] == ':')
+                problem(&n, stream, "output %zu (%s): no host in the URL", i + 1, f.display);
+        }
+        tc_outfmt_free(&f);
+    }
+    if (c->tts_url[0] && strncmp(c->tts_url, "http://", 7) && strncmp(c->tts_url, "https://", 8))
+        problem(&n, stream, "tts-url '%s': must start with http:// or https://", c->tts_url);
+    if (c->amqp_url[0]) { /* the client checks URL and names without connecting */
+        tc_amqp_config ac = { .url = c->amqp_url, .queue = c->queue, .events_exchange = c->events_exchange,
+                              .stream = c->stream_name, .prefetch = c->prefetch, .heartbeat = c->heartbeat,
+                              .reconnect_min = c->reconnect_min, .reconnect_max = c->reconnect_max };
+        tc_amqp *a = NULL;
+        err[0] = '\0';
+        if (tc_amqp_create(&a, &ac, on_nothing, NULL, NULL, err, sizeof err) < 0)
+            problem(&n, stream, "%s", err[0] ? err : "amqp-url: invalid");
+        tc_amqp_destroy(a);
+    }
+    return n;
 }

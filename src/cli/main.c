@@ -118,6 +118,14 @@ static int cmd_config(int argc, char **argv)
         }
     }
     if (rc == 0) {
+        int problems = streams.n ? 0 : tc_cli_check_config(&cfg, NULL);
+        for (int i = 0; i < streams.n; i++) problems += tc_cli_check_config(&streams.cfgs[i], streams.cfgs[i].stream_name);
+        if (problems) {
+            fprintf(stderr, "talkcast config check: %d problem(s)\n", problems);
+            rc = 2;
+        }
+    }
+    if (rc == 0) {
         tc_config_dump(&cfg, stdout);
         for (int i = 0; i < streams.n; i++) {
             printf("\n# ---- stream '%s' (%s) ----\n", streams.cfgs[i].stream_name, streams.paths[i]);

@@ -40,4 +40,14 @@ expect 2 "bad environment value" "TALKCAST_FPS" env TALKCAST_FPS=abc "$TC" confi
 out=$("$TC" config check --out rtmp://u:pw@127.0.0.1/live/secretkey) || fail $NAME "config check exited non-zero"
 if grep -qE 'secretkey|:pw@' <<<"$out"; then fail $NAME "config check printed a secret"; fi
 grep -q 'rtmp://u:\*\*\*@127.0.0.1/live/\*\*\*' <<<"$out" || fail $NAME "config check does not show the masked URL"
+# config check finds, all at once, what a run would trip over
+"$TC" config check --amqp-url "foo://x" --avatar /nonexistent.png --out "rtmp://" --out "x.unknownext" \
+  --tts-url "not a url" --amqp-ca /nope.pem >/dev/null 2>"$T/err" && fail $NAME "config check accepted bad values"
+for want in "avatar /nonexistent.png: No such file" "amqp-ca /nope.pem" "output 1 .*no host" "output 2: cannot guess" \
+  "tts-url 'not a url'" "bad AMQP URL" "6 problem"; do
+  grep -qE -- "$want" "$T/err" || fail $NAME "config check does not report /$want/: $(cat "$T/err")"
+done
+note "config check: $(tail -n 1 "$T/err")"
+expect 2 "named env file missing" "TALKCAST_ENV_FILE=/nonexistent.env: cannot read" \
+  env TALKCAST_ENV_FILE=/nonexistent.env "$TC" config check
 pass $NAME
