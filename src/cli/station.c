@@ -289,10 +289,11 @@ static void report(tc_station *s)
 {
     tc_station_stats st;
     tc_station_get_stats(s, &st);
-    tc_log(&log_ctx, TC_LOG_INFO, "frames=%lld late=%lld dropped=%lld audio_samples=%lld segments=%lld interrupted=%lld",
+    tc_log(&log_ctx, TC_LOG_INFO,
+           "frames=%lld late=%lld dropped=%lld audio_samples=%lld segments=%lld interrupted=%lld replayed=%lld",
            (long long)st.engine.frames, (long long)st.engine.late, (long long)st.engine.dropped,
            (long long)st.engine.samples, (long long)st.engine.segments_done,
-           (long long)st.engine.segments_interrupted);
+           (long long)st.engine.segments_interrupted, (long long)st.engine.replayed);
     for (int i = 0; i < st.n_outputs; i++) {
         const tc_output_stats *os = &st.outputs[i];
         tc_log(&log_ctx, TC_LOG_INFO,

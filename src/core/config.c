@@ -104,6 +104,8 @@ static const opt_ext options[] = {
       "seconds between keyframes"),
     O("encoder-threads", 0, "TALKCAST_ENCODER_THREADS", TC_OPT_INT, OFF(encoder_threads), 0, "0", 0, 64, NULL,
       G_ENC, "x264 threads per stream; 0 = auto (x264's choice for one stream, cores / streams with several)"),
+    O("idle-replay", 0, "TALKCAST_IDLE_REPLAY", TC_OPT_BOOL, OFF(idle_replay), 0, "true", 0, 0, NULL, G_ENC,
+      "while nothing is said, send a loop of idle frames encoded once at start-up (near-zero CPU)"),
     O("audio-bitrate", 0, "TALKCAST_AUDIO_BITRATE", TC_OPT_BITRATE, OFF(audio_bitrate), 0, "128k",
       16000, 512000, NULL, G_ENC, "AAC bitrate (bits/s)"),
     O("out", 'o', "TALKCAST_OUTPUTS", TC_OPT_LIST, OFF(outputs), OFF(n_outputs), "", 0, 0, NULL, G_OUT,

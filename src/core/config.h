@@ -44,6 +44,7 @@ typedef struct tc_config {
     int64_t video_bufsize;    /* 0 = 2 x maxrate */
     double keyint;            /* seconds between keyframes */
     int encoder_threads;      /* x264 threads per stream; 0 = auto */
+    int idle_replay;          /* bool: replay a pre-encoded idle loop */
     int64_t audio_bitrate;    /* bits/s */
     /* outputs */
     char **outputs;           /* URLs, optionally "[f=fmt]url"; NULL-terminated */

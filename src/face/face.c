@@ -22,7 +22,13 @@ static const tc_log_ctx log_ctx = { "face", NULL };
 struct tc_face {
     const tc_face_vtable *vt;
     void *priv;
+    uint32_t seed;
+    int fps_num, fps_den;
 };
+
+int tc_face_idle_period(const tc_face *f) { return f->vt->idle_period ? f->vt->idle_period(f->priv) : 0; }
+
+double tc_face_blink_at(const tc_face *f, int64_t n) { return tc_face_blink(f->seed, n, f->fps_num, f->fps_den); }
 
 int tc_face_create(tc_face **out, const char *name, const tc_face_config *cfg)
 {
@@ -40,6 +46,9 @@ int tc_face_create(tc_face **out, const char *name, const tc_face_config *cfg)
     tc_face *f = calloc(1, sizeof *f);
     if (!f) return TC_ERR_NOMEM;
     f->vt = vt;
+    f->seed = cfg->seed;
+    f->fps_num = cfg->fps_num;
+    f->fps_den = cfg->fps_den;
     if (!(f->priv = calloc(1, vt->priv_size ? vt->priv_size : 1))) {
         free(f);
         return TC_ERR_NOMEM;

@@ -65,6 +65,8 @@ typedef struct tc_face_vtable {
     /* Release everything init acquired. Called exactly once, also after an
      * init that failed part-way, so it must cope with a half-built state. */
     void (*uninit)(void *priv);
+    /* May be NULL (= 0): see tc_face_idle_period. */
+    int (*idle_period)(void *priv);
 } tc_face_vtable;
 
 /* Create the renderer called `name` ("vector", "image", "video"). Returns 0 or
@@ -77,6 +79,13 @@ int tc_face_create_auto(tc_face **out, const tc_face_config *cfg);
 
 int tc_face_render(tc_face *f, int64_t n, const tc_mouth *mouth, AVFrame *out, int *changed);
 const char *tc_face_name(const tc_face *f);
+/* Frames after which the idle picture (mouth closed, eyes open) repeats
+ * exactly: 1 for a still, the breath period for "vector"; 0 when it does
+ * not repeat (a video loop). With a period the engine can play a
+ * pre-encoded idle loop instead of rendering and encoding idle frames. */
+int tc_face_idle_period(const tc_face *f);
+/* tc_face_blink with this face's seed and frame rate. */
+double tc_face_blink_at(const tc_face *f, int64_t n);
 
 /* Accepts NULL. */
 void tc_face_destroy(tc_face *f);

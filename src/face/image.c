@@ -83,4 +83,11 @@ static void image_uninit(void *priv)
     av_frame_free(&p->frame);
 }
 
-const tc_face_vtable tc_face_image = { "image", sizeof(image_priv), image_init, image_render, image_uninit };
+/* idle, the same picture forever (but for blinks) */
+static int still_period(void *priv)
+{
+    (void)priv;
+    return 1;
+}
+
+const tc_face_vtable tc_face_image = { "image", sizeof(image_priv), image_init, image_render, image_uninit, still_period };

@@ -99,4 +99,11 @@ static void photo_uninit(void *priv)
     free(p->lm);
 }
 
-const tc_face_vtable tc_face_photo = { "photo", sizeof(photo_priv), photo_init, photo_render, photo_uninit };
+/* idle, the same picture forever (but for blinks) */
+static int still_period(void *priv)
+{
+    (void)priv;
+    return 1;
+}
+
+const tc_face_vtable tc_face_photo = { "photo", sizeof(photo_priv), photo_init, photo_render, photo_uninit, still_period };

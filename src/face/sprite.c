@@ -228,4 +228,11 @@ static void sprite_uninit(void *priv)
     av_frame_free(&p->base);
 }
 
-const tc_face_vtable tc_face_sprite = { "sprite", sizeof(sprite_priv), sprite_init, sprite_render, sprite_uninit };
+/* idle, the same picture forever (but for blinks) */
+static int still_period(void *priv)
+{
+    (void)priv;
+    return 1;
+}
+
+const tc_face_vtable tc_face_sprite = { "sprite", sizeof(sprite_priv), sprite_init, sprite_render, sprite_uninit, still_period };

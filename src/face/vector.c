@@ -71,6 +71,7 @@ struct priv {
     AVFrame **lifts;  /* the body band at each lift, -max_lift..max_lift, in the output format */
     int max_lift;     /* pixels */
     int fps_num, fps_den;
+    int breath_frames; /* frames per breath */
     tc_vector_palette pal;
     tc_vector_geom geom;
     cairo_surface_t *base; /* the base layer, full frame, ARGB32 */
@@ -95,14 +96,14 @@ static int blink_level(uint32_t seed, int64_t n, int fps_num, int fps_den)
 }
 
 /* Breathing: the body rises and falls by up to TC_VECTOR_BREATH_MAX units
- * about every 4.2 s (14 breaths a minute), with a phase from the seed, in
- * whole-pixel steps (finer steps cost the encoder more than they show). */
+ * about every 4.2 s (14 breaths a minute; a whole number of frames, so the
+ * idle picture repeats exactly), with a phase from the seed, in whole-pixel
+ * steps (finer steps cost the encoder more than they show). */
 static int breath_level(const struct priv *p, int64_t n)
 {
     if (!p->max_lift) return 0;
-    double t = (double)n * p->fps_den / p->fps_num;
     double phase = (double)(p->seed % 1000) / 1000.0;
-    int l = (int)lrint(p->max_lift * sin(2 * M_PI * (t / 4.2 + phase)));
+    int l = (int)lrint(p->max_lift * sin(2 * M_PI * ((double)(n % p->breath_frames) / p->breath_frames + phase)));
     return l < -p->max_lift ? -p->max_lift : l > p->max_lift ? p->max_lift : l;
 }
 
@@ -259,6 +260,8 @@ static int vector_init(void *priv, const tc_face_config *cfg)
     }
     p->seed = cfg->seed;
     p->fps_num = cfg->fps_num;
+    p->breath_frames = (int)lrint(4.2 * cfg->fps_num / cfg->fps_den);
+    if (p->breath_frames < 1) p->breath_frames = 1;
     p->fps_den = cfg->fps_den;
     p->pal = tc_vector_palette_default;
     tc_vector_layout(&p->geom, W, H);
@@ -387,5 +390,11 @@ static void vector_uninit(void *priv)
     memset(p, 0, sizeof *p);
 }
 
+static int vector_idle_period(void *priv)
+{
+    const struct priv *p = priv;
+    return p->max_lift ? p->breath_frames : 1;
+}
+
 const tc_face_vtable tc_face_vector = { "vector", sizeof(struct priv), vector_init, vector_render,
-                                        vector_uninit };
+                                        vector_uninit, vector_idle_period };

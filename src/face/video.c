@@ -351,4 +351,6 @@ static void video_uninit(void *priv)
     free(p->path);
 }
 
-const tc_face_vtable tc_face_video = { "video", sizeof(video_priv), video_init, video_render, video_uninit };
+/* idle_period NULL: the loop's own motion does not repeat within a short,
+ * pre-encodable window (and its length need not fit one). */
+const tc_face_vtable tc_face_video = { "video", sizeof(video_priv), video_init, video_render, video_uninit, NULL };

@@ -64,6 +64,9 @@ static int open_video(tc_encoder *e, const tc_encoder_config *cfg)
     int gop = (int)(cfg->keyint * cfg->fps_num / cfg->fps_den + 0.5);
     c->gop_size = gop < 1 ? 1 : gop;
     c->max_b_frames = 0; /* live: no reordering, pts == dts */
+    /* every requested IDR is honoured (x264 would demote one within
+     * keyint_min frames of the last keyframe to a plain I frame) */
+    c->keyint_min = 1;
     c->bit_rate = cfg->video_bitrate;
     c->rc_max_rate = cfg->video_maxrate ? cfg->video_maxrate : cfg->video_bitrate;
     c->rc_buffer_size = (int)(cfg->video_bufsize ? cfg->video_bufsize : 2 * c->rc_max_rate);

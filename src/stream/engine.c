@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/queue.h"
 #include "stream/encoder.h"
+#include "stream/idle.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,6 +26,8 @@ static const tc_log_ctx log_ctx = { "engine", NULL };
 typedef struct tick_item {
     int64_t n;
     AVFrame *pic;               /* a reference, or empty = repeat the last */
+    AVPacket *replay;           /* a pre-encoded idle packet to send instead, or empty */
+    int force_key;              /* the first live frame after a replay: an IDR */
     int nb;                     /* audio samples in this tick */
     float *audio[MAX_CHANNELS]; /* preallocated planes of max_samples */
 } tick_item;
@@ -61,6 +64,7 @@ struct tc_engine {
     tc_queue *work, *free;
     atomic_int pics_in_flight;
     AVFrame *last_pic;          /* encoder thread only */
+    int want_idr, saw_key;      /* encoder thread: live encoding resumed, no IDR out yet */
 
     pthread_t engine_th, encoder_th;
     int engine_started, encoder_started;
@@ -70,7 +74,27 @@ struct tc_engine {
     pthread_cond_t done_cond;
     int finished;
 
-    atomic_llong frames, late, dropped, samples, speech_samples, seg_done, seg_interrupted;
+    /* Pre-encoded idle (idle.h): the idle thread builds a loop for the
+     * face generation asked for; the engine thread takes it over and plays
+     * it while nothing is said. */
+    tc_encoder_config enc_cfg;
+    atomic_ullong face_gen;     /* +1 per tc_engine_set_face */
+    pthread_t idle_th;
+    int idle_started;
+    pthread_mutex_t idle_lock;  /* guards idle_want, idle_ready */
+    pthread_cond_t idle_cond;
+    uint64_t idle_want;
+    tc_idle_loop *idle_ready;
+    atomic_int idle_quit;
+    atomic_llong idle_bytes;
+    atomic_int key_wanted;      /* an output (re)connected: leave the loop for a fresh IDR */
+    /* engine thread */
+    tc_idle_loop *loop;
+    int replaying, var, prev_idle;
+    int64_t var_start, face_delta;
+    uint32_t rng;
+
+    atomic_llong frames, late, dropped, samples, speech_samples, seg_done, seg_interrupted, replayed;
     atomic_llong last_tick_ns;  /* tc_now_ns() when the last tick completed; 0 before */
     atomic_int queued_segments;
 };
@@ -195,6 +219,141 @@ static void mix_tick(tc_engine *e, tick_item *it, int64_t n, tc_mouth *mouth)
         memcpy(it->audio[c], it->audio[0], (size_t)nb * sizeof(float));
 }
 
+/* ---- pre-encoded idle ---------------------------------------------------- */
+
+typedef struct idle_src {
+    tc_engine *e;
+    uint64_t gen;
+} idle_src;
+
+static double idle_blink(void *opaque, int64_t n)
+{
+    idle_src *s = opaque;
+    pthread_mutex_lock(&s->e->face_lock);
+    double b = tc_face_blink_at(s->e->face, n);
+    pthread_mutex_unlock(&s->e->face_lock);
+    return b;
+}
+
+static int idle_render(void *opaque, int64_t n, AVFrame *pic)
+{
+    idle_src *s = opaque;
+    static const tc_mouth closed = { 0 };
+    int changed, r = TC_ERR_CLOSED;
+    pthread_mutex_lock(&s->e->face_lock);
+    if (!atomic_load(&s->e->idle_quit) && atomic_load(&s->e->face_gen) == s->gen)
+        r = tc_face_render(s->e->face, n, &closed, pic, &changed);
+    pthread_mutex_unlock(&s->e->face_lock);
+    return r;
+}
+
+/* Builds a loop for every face generation asked for, one at a time. */
+static void *idle_thread(void *arg)
+{
+    tc_engine *e = arg;
+    uint64_t built = UINT64_MAX;
+    pthread_mutex_lock(&e->idle_lock);
+    while (!atomic_load(&e->idle_quit)) {
+        if (e->idle_want == built) {
+            pthread_cond_wait(&e->idle_cond, &e->idle_lock);
+            continue;
+        }
+        idle_src s = { e, e->idle_want };
+        pthread_mutex_unlock(&e->idle_lock);
+        pthread_mutex_lock(&e->face_lock);
+        tc_idle_source src = { tc_face_idle_period(e->face), idle_blink, idle_render, &s };
+        pthread_mutex_unlock(&e->face_lock);
+        int64_t t0 = tc_now_ns();
+        tc_idle_loop *l = NULL;
+        int r = tc_idle_build(&l, &src, &e->enc_cfg, tc_encoder_video_ctx(e->enc));
+        if (r == TC_OK)
+            tc_log(&log_ctx, TC_LOG_DEBUG, "idle loop ready: %d variants of %d frames, %lld KiB, built in %.0f ms",
+                   l->n_variants, l->length, (long long)(l->bytes >> 10), (double)(tc_now_ns() - t0) / 1e6);
+        else if (r != TC_ERR_CLOSED)
+            tc_log(&log_ctx, TC_LOG_INFO, "idle frames are rendered live (%s)",
+                   r == TC_ERR_UNSUPPORTED ? "this avatar's idle picture does not repeat" : tc_strerror(r));
+        pthread_mutex_lock(&e->idle_lock);
+        built = s.gen;
+        if (l && s.gen == e->idle_want && !atomic_load(&e->idle_quit)) {
+            l->gen = s.gen;
+            tc_idle_free(e->idle_ready);
+            e->idle_ready = l;
+            atomic_store(&e->idle_bytes, l->bytes);
+        } else {
+            tc_idle_free(l);
+        }
+    }
+    pthread_mutex_unlock(&e->idle_lock);
+    return NULL;
+}
+
+/* Engine thread, each tick: take a newly built loop; drop one that belongs
+ * to a face no longer on air. */
+static void idle_update(tc_engine *e, tick_item *it)
+{
+    if (!e->idle_started) return;
+    if (!e->replaying && pthread_mutex_trylock(&e->idle_lock) == 0) {
+        if (e->idle_ready) {
+            tc_idle_free(e->loop);
+            e->loop = e->idle_ready;
+            e->idle_ready = NULL;
+        }
+        pthread_mutex_unlock(&e->idle_lock);
+    }
+    if (e->loop && e->loop->gen != atomic_load(&e->face_gen)) {
+        if (e->replaying) it->force_key = 1;
+        e->replaying = 0;
+        e->face_delta = 0;
+        tc_idle_free(e->loop);
+        e->loop = NULL;
+    }
+}
+
+static int next_variant(tc_engine *e)
+{
+    e->rng = e->rng * 1664525u + 1013904223u;
+    return (int)((e->rng >> 16) % (uint32_t)e->loop->n_variants);
+}
+
+/* Engine thread: decide whether tick n replays the loop. `idle`: nothing
+ * was said and the mouth is shut at n. Returns 1 when it->replay is set;
+ * sets it->force_key when live encoding resumes at n. */
+static int idle_replay_tick(tc_engine *e, tick_item *it, int64_t n, int idle)
+{
+    tc_idle_loop *l = e->loop;
+    /* speech, or a viewer waiting for a keyframe (the loop's next one may
+     * be two seconds away): live encoding, at once */
+    if (e->replaying && (!idle || atomic_exchange(&e->key_wanted, 0))) {
+        /* live again, from the face frame the variant had reached */
+        e->face_delta = l->offset[e->var] + (n - e->var_start) - n;
+        e->replaying = 0;
+        it->force_key = 1;
+        return 0;
+    }
+    if (!e->replaying) {
+        int64_t fn = n + e->face_delta;
+        if (!l || !idle || !e->prev_idle || fn % l->period) return 0;
+        pthread_mutex_lock(&e->face_lock);
+        int open = tc_face_blink_at(e->face, fn - 1) == 0;
+        pthread_mutex_unlock(&e->face_lock);
+        if (!open) return 0;
+        e->replaying = 1;
+        atomic_store(&e->key_wanted, 0);
+        e->var = next_variant(e);
+        e->var_start = n;
+    } else if (n - e->var_start >= l->length) {
+        e->var = next_variant(e);
+        e->var_start = n;
+    }
+    if (av_packet_ref(it->replay, l->pkt[e->var][n - e->var_start]) < 0) {
+        e->replaying = 0; /* out of memory: render this one */
+        it->force_key = 1;
+        return 0;
+    }
+    atomic_fetch_add(&e->replayed, 1);
+    return 1;
+}
+
 /* ---- engine thread ----------------------------------------------------- */
 
 static void mark_finished(tc_engine *e)
@@ -233,15 +392,23 @@ static void *engine_thread(void *arg)
         tick_item *it = slot;
         it->n = n;
         it->nb = tc_clock_frame_samples(&e->clk, n);
+        it->force_key = 0;
+        idle_update(e, it);
         tc_mouth mouth;
+        static const tc_mouth shut = { 0 };
+        int64_t said = atomic_load(&e->speech_samples);
         mix_tick(e, it, n, &mouth);
+        int idle = !e->has_cur && atomic_load(&e->speech_samples) == said && !memcmp(&mouth, &shut, sizeof mouth);
 
-        if (n > 0 && e->cfg.live && (skip_render || atomic_load(&e->pics_in_flight) >= MAX_PICS_IN_FLIGHT)) {
+        if (idle_replay_tick(e, it, n, idle)) {
+            /* the pre-encoded packet stands for this frame */
+        } else if (!it->force_key && n > 0 && e->cfg.live &&
+                   (skip_render || atomic_load(&e->pics_in_flight) >= MAX_PICS_IN_FLIGHT)) {
             atomic_fetch_add(&e->dropped, 1);
         } else {
             int changed = 0;
             pthread_mutex_lock(&e->face_lock);
-            int r = tc_face_render(e->face, n, &mouth, it->pic, &changed);
+            int r = tc_face_render(e->face, n + e->face_delta, &mouth, it->pic, &changed);
             pthread_mutex_unlock(&e->face_lock);
             if (r < 0) {
                 /* Keep the timeline: the encoder repeats the last picture. */
@@ -256,6 +423,7 @@ static void *engine_thread(void *arg)
                 atomic_fetch_add(&e->pics_in_flight, 1);
             }
         }
+        e->prev_idle = idle;
         if (tc_queue_put(e->work, it, -1) != TC_OK) break;
         atomic_fetch_add(&e->frames, 1);
         atomic_store(&e->last_tick_ns, (long long)tc_now_ns());
@@ -271,6 +439,7 @@ static void *engine_thread(void *arg)
 static void fan_out(void *opaque, int stream, const AVPacket *pkt)
 {
     tc_engine *e = opaque;
+    if (stream == 0 && (pkt->flags & AV_PKT_FLAG_KEY)) e->saw_key = 1;
     for (int i = 0; i < e->n_outs; i++) tc_output_send(e->outs[i], stream, pkt);
 }
 
@@ -278,6 +447,7 @@ static void want_key(void *opaque)
 {
     tc_engine *e = opaque;
     tc_encoder_request_keyframe(e->enc);
+    atomic_store(&e->key_wanted, 1);
 }
 
 static void *encoder_thread(void *arg)
@@ -293,7 +463,21 @@ static void *encoder_thread(void *arg)
                 av_frame_move_ref(e->last_pic, it->pic);
                 atomic_fetch_sub(&e->pics_in_flight, 1);
             }
-            int r = tc_encoder_video(e->enc, e->last_pic, it->n);
+            int r = TC_OK;
+            if (it->replay->data) {
+                it->replay->pts = it->replay->dts = it->n;
+                fan_out(e, 0, it->replay);
+            } else {
+                /* after replayed packets, asked for until x264 really
+                 * writes an IDR (it may demote one to a plain I frame) */
+                if (it->force_key) e->want_idr = 1;
+                if (e->want_idr) {
+                    e->saw_key = 0;
+                    tc_encoder_request_keyframe(e->enc);
+                }
+                r = tc_encoder_video(e->enc, e->last_pic, it->n);
+                if (e->want_idr && e->saw_key) e->want_idr = 0;
+            }
             if (r >= 0) r = tc_encoder_audio(e->enc, (const float *const *)it->audio, it->nb);
             if (r < 0) {
                 tc_log(&log_ctx, TC_LOG_ERROR, "encoding failed at frame %lld: %s; stopping",
@@ -305,6 +489,7 @@ static void *encoder_thread(void *arg)
             av_frame_unref(it->pic);
             atomic_fetch_sub(&e->pics_in_flight, 1);
         }
+        av_packet_unref(it->replay);
         tc_queue_try_put(e->free, it);
     }
     if (!failed) tc_encoder_flush(e->enc);
@@ -336,6 +521,9 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
     pthread_mutex_init(&e->seg_lock, NULL);
     pthread_mutex_init(&e->done_lock, NULL);
     pthread_cond_init(&e->done_cond, NULL);
+    pthread_mutex_init(&e->idle_lock, NULL);
+    pthread_cond_init(&e->idle_cond, NULL);
+    e->rng = 0x9e3779b9u;
 
     tc_encoder_config ec = {
         cfg->width, cfg->height, cfg->pix_fmt, cfg->fps_num, cfg->fps_den,
@@ -343,6 +531,7 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
         cfg->video_bitrate, cfg->video_maxrate, cfg->video_bufsize, cfg->audio_bitrate,
         cfg->keyint, cfg->encoder_threads,
     };
+    e->enc_cfg = ec;
     if ((r = tc_encoder_create(&e->enc, &ec, fan_out, e)) < 0) {
         snprintf(err, (size_t)errlen, "cannot open the encoders: %s (see log)", tc_strerror(r));
         goto fail;
@@ -361,7 +550,7 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
         goto fail;
     for (int i = 0; i < e->n_items; i++) {
         tick_item *it = &e->items[i];
-        if (!(it->pic = av_frame_alloc())) goto fail;
+        if (!(it->pic = av_frame_alloc()) || !(it->replay = av_packet_alloc())) goto fail;
         for (int c = 0; c < cfg->channels; c++)
             if (!(it->audio[c] = calloc((size_t)e->max_samples, sizeof(float)))) goto fail;
         tc_queue_try_put(e->free, it);
@@ -395,6 +584,8 @@ int tc_engine_start(tc_engine *e)
         return TC_ERR_IO;
     }
     e->engine_started = 1;
+    /* without it, idle frames are simply rendered and encoded live */
+    if (e->cfg.idle_replay && tc_log_thread_create(&e->idle_th, idle_thread, e) == 0) e->idle_started = 1;
     return TC_OK;
 }
 
@@ -440,7 +631,13 @@ tc_face *tc_engine_set_face(tc_engine *e, tc_face *face)
     pthread_mutex_lock(&e->face_lock);
     tc_face *old = e->face;
     e->face = face;
+    uint64_t gen = atomic_fetch_add(&e->face_gen, 1) + 1;
     pthread_mutex_unlock(&e->face_lock);
+    /* the loop of the old face is dropped at the next tick; build anew */
+    pthread_mutex_lock(&e->idle_lock);
+    e->idle_want = gen;
+    pthread_cond_signal(&e->idle_cond);
+    pthread_mutex_unlock(&e->idle_lock);
     return old;
 }
 
@@ -471,6 +668,14 @@ void tc_engine_close(tc_engine *e, int abort)
     else if (e->work) tc_queue_close(e->work);
     if (!e->engine_started && !e->encoder_started) mark_finished(e);
     e->engine_started = 0;
+    if (e->idle_started) {
+        pthread_mutex_lock(&e->idle_lock);
+        atomic_store(&e->idle_quit, 1);
+        pthread_cond_signal(&e->idle_cond);
+        pthread_mutex_unlock(&e->idle_lock);
+        pthread_join(e->idle_th, NULL);
+        e->idle_started = 0;
+    }
     if (e->encoder_started) pthread_join(e->encoder_th, NULL);
     e->encoder_started = 0;
     for (int i = 0; i < e->n_outs; i++) tc_output_close(e->outs[i], abort);
@@ -488,12 +693,17 @@ void tc_engine_destroy(tc_engine *e, int abort)
     while (pop_segment(e, &s)) segment_free(&s);
     for (int i = 0; e->items && i < e->n_items; i++) {
         av_frame_free(&e->items[i].pic);
+        av_packet_free(&e->items[i].replay);
         for (int c = 0; c < MAX_CHANNELS; c++) free(e->items[i].audio[c]);
     }
     free(e->items);
     av_frame_free(&e->last_pic);
     tc_queue_destroy(e->work);
     tc_queue_destroy(e->free);
+    tc_idle_free(e->loop);
+    tc_idle_free(e->idle_ready);
+    pthread_cond_destroy(&e->idle_cond);
+    pthread_mutex_destroy(&e->idle_lock);
     pthread_cond_destroy(&e->done_cond);
     pthread_mutex_destroy(&e->done_lock);
     pthread_mutex_destroy(&e->seg_lock);
@@ -505,6 +715,8 @@ void tc_engine_get_stats(tc_engine *e, tc_engine_stats *st)
 {
     st->frames = atomic_load(&e->frames);
     st->last_tick_ns = atomic_load(&e->last_tick_ns);
+    st->replayed = atomic_load(&e->replayed);
+    st->idle_loop_bytes = atomic_load(&e->idle_bytes);
     st->late = atomic_load(&e->late);
     st->dropped = atomic_load(&e->dropped);
     st->samples = atomic_load(&e->samples);

@@ -39,6 +39,7 @@ typedef struct tc_engine_config {
     int out_queue;
     double reconnect_min, reconnect_max;
     int encoder_threads;      /* x264 threads; 0 = auto */
+    int idle_replay;          /* 1: replay a pre-encoded idle loop while nothing is said (idle.h) */
 } tc_engine_config;
 
 /* What happened to a segment, reported once from the engine thread. */
@@ -76,6 +77,8 @@ typedef struct tc_engine_stats {
     int64_t segments_done, segments_interrupted;
     int queued_segments;
     int64_t last_tick_ns;     /* tc_now_ns() of the last completed tick; 0 before the first */
+    int64_t replayed;         /* frames sent from the pre-encoded idle loop (not rendered or encoded) */
+    int64_t idle_loop_bytes;  /* size of that loop's packets; 0 = none (yet) */
 } tc_engine_stats;
 
 typedef struct tc_engine tc_engine;

@@ -341,6 +341,31 @@ static void test_breathing_frames(void **state)
 
 /* Frames updated band by band, in recycled and fresh pool frames, are
  * byte for byte what a new instance draws for the same state. */
+/* The idle picture repeats exactly after the idle period (what lets the
+ * engine replay a pre-encoded loop): a breathing face after its breath
+ * (126 frames at 30 fps), a still one every frame; and it does not repeat
+ * earlier for a breathing face. */
+static void test_idle_period(void **state)
+{
+    (void)state;
+    void *a = open_breathing(1280, 720, 3), *s = open_vec(1280, 720, 3);
+    assert_int_equal(tc_face_vector.idle_period(a), 126);
+    assert_int_equal(tc_face_vector.idle_period(s), 1);
+    int differs_within = 0;
+    for (int64_t n = 0; n < 126; n += 9) {
+        if (tc_face_blink(3, n, 30, 1) != 0 || tc_face_blink(3, n + 126, 30, 1) != 0) continue;
+        AVFrame *x = render(a, n, NULL, NULL), *y = render(a, n + 126, NULL, NULL), *z = render(a, n + 63, NULL, NULL);
+        assert_true(same_frame(x, y));
+        differs_within |= !same_frame(x, z);
+        av_frame_free(&x);
+        av_frame_free(&y);
+        av_frame_free(&z);
+    }
+    assert_true(differs_within);
+    close_vec(a);
+    close_vec(s);
+}
+
 static void test_partial_updates_match_full_draws(void **state)
 {
     (void)state;
@@ -621,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_face_layer_stays_in_bands),
         cmocka_unit_test(test_breathing_stays_in_body_band),
         cmocka_unit_test(test_breathing_frames),
+        cmocka_unit_test(test_idle_period),
         cmocka_unit_test(test_partial_updates_match_full_draws),
         cmocka_unit_test(test_unchanged_face_is_free),
         cmocka_unit_test(test_held_frames_are_never_overwritten),
