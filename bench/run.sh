@@ -10,4 +10,8 @@ bash bench/idle_vs_ffmpeg.sh
 BUILD=$(dirname "$TALKCAST_BIN") bash bench/tts.sh
 BUILD=$(dirname "$TALKCAST_BIN") bash bench/face.sh
 bash bench/latency.sh
+bash bench/interrupt.sh
+bash bench/live.sh
 bash bench/streams.sh
+echo
+python3 bench/table.py "${BENCH_RESULTS:-bench/results.json}"
