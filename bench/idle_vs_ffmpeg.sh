@@ -24,6 +24,8 @@
 #        BENCH_AVATAR (the picture), KEEP_TMP=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# /metrics on any free port: several talkcasts run here at once
+export TALKCAST_METRICS_LISTEN=${TALKCAST_METRICS_LISTEN-127.0.0.1:0}
 ROOT=$PWD
 TC=${TALKCAST_BIN:-$ROOT/build/talkcast}
 SECS=${BENCH_SECONDS:-30}

@@ -8,6 +8,8 @@
 # ms and merges "interrupt" into bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# /metrics on any free port: several talkcasts run here at once
+export TALKCAST_METRICS_LISTEN=${TALKCAST_METRICS_LISTEN-127.0.0.1:0}
 TC=${TALKCAST_BIN:-build/talkcast}
 RESULTS=${BENCH_RESULTS:-bench/results.json}
 PYSYS=/usr/bin/python3

@@ -8,6 +8,7 @@
 #include "stream/encoder.h"
 #include "stream/idle.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -266,6 +267,7 @@ static void *idle_thread(void *arg)
         int64_t t0 = tc_now_ns();
         tc_idle_loop *l = NULL;
         int r = tc_idle_build(&l, &src, &e->enc_cfg, tc_encoder_video_ctx(e->enc));
+        malloc_trim(0); /* the second encoder's buffers go back to the system, not only to malloc */
         if (r == TC_OK)
             tc_log(&log_ctx, TC_LOG_DEBUG, "idle loop ready: %d variants of %d frames, %lld KiB, built in %.0f ms",
                    l->n_variants, l->length, (long long)(l->bytes >> 10), (double)(tc_now_ns() - t0) / 1e6);
