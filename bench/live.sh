@@ -5,7 +5,9 @@
 #             pause (a queue of long messages), from 5 s in for 15 s, with
 #             x264 veryfast (the default) and superfast side by side;
 #   startup   process start → first video frame decoded by a viewer that
-#             was already waiting on nginx-rtmp (median of 5);
+#             was already waiting on nginx-rtmp (median of 5), for a player
+#             with live settings (no probing) and for ffmpeg's defaults
+#             (which first probe the stream for about a second);
 #   rss       peak RSS and RSS growth of one stream over BENCH_RSS_SECONDS
 #             (default 600) with a message every 4 s: the mean of the last
 #             minute minus the mean of the first minute after 30 s.
@@ -13,6 +15,8 @@
 # BENCH_RESULTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# /metrics on any free port: several talkcasts run here at once
+export TALKCAST_METRICS_LISTEN=${TALKCAST_METRICS_LISTEN-127.0.0.1:0}
 TC=${TALKCAST_BIN:-build/talkcast}
 RESULTS=${BENCH_RESULTS:-bench/results.json}
 RSS_SECS=${BENCH_RSS_SECONDS:-600}
@@ -62,22 +66,33 @@ talk superfast
 talking_superfast=$TALK
 
 # --- start → first frame at a viewer ----------------------------------------
-starts=()
-for i in 1 2 3 4 5; do
-  ffmpeg -nostdin -v error -rw_timeout 10000000 -i "rtmp://127.0.0.1:$port/live/s$i" -frames:v 1 -f null - \
-    2>"$W/viewer$i.log" &
-  viewer=$!
-  sleep 0.5 # the viewer is waiting on nginx before talkcast starts
-  t0=$(date +%s.%N)
-  "$TC" run --out "rtmp://127.0.0.1:$port/live/s$i" --duration 4 2>"$W/start$i.log" &
-  tc=$!
-  wait "$viewer" || die "viewer $i got no frame: $(cat "$W/viewer$i.log")"
-  t1=$(date +%s.%N)
-  starts+=("$(python3 -c "print(round(($t1 - $t0) * 1000))")")
-  wait "$tc" || true
-done
-startup=$(printf '%s\n' "${starts[@]}" | sort -n | sed -n 3p)
-echo "start -> first frame at a viewer: ${starts[*]} ms (median $startup)" >&2
+# first_frame OPTS...: ms from talkcast's start to a waiting viewer's first
+# decoded frame, median of 5 (sets STARTS and STARTUP)
+first_frame() {
+  local i viewer tc t0 t1
+  STARTS=()
+  for i in 1 2 3 4 5; do
+    ffmpeg -nostdin -v error -rw_timeout 10000000 "$@" -i "rtmp://127.0.0.1:$port/live/s$i" -frames:v 1 -f null - \
+      2>"$W/viewer$i.log" &
+    viewer=$!
+    sleep 0.5 # the viewer is waiting on nginx before talkcast starts
+    t0=$(date +%s.%N)
+    "$TC" run --out "rtmp://127.0.0.1:$port/live/s$i" --duration 4 2>"$W/start$i.log" &
+    tc=$!
+    wait "$viewer" || die "viewer $i got no frame: $(cat "$W/viewer$i.log")"
+    t1=$(date +%s.%N)
+    STARTS+=("$(python3 -c "print(round(($t1 - $t0) * 1000))")")
+    wait "$tc" || true
+  done
+  STARTUP=$(printf '%s\n' "${STARTS[@]}" | sort -n | sed -n 3p)
+}
+# a live player's settings (no multi-second stream probe), then ffmpeg's defaults
+first_frame -fflags nobuffer -analyzeduration 0 -probesize 32768
+startup=$STARTUP starts=("${STARTS[@]}")
+echo "start -> first frame at a low-latency viewer: ${starts[*]} ms (median $startup)" >&2
+first_frame
+startup_default=$STARTUP
+echo "start -> first frame at ffmpeg with its default probing: ${STARTS[*]} ms (median $startup_default)" >&2
 
 # --- RSS over time -------------------------------------------------------------
 "$TC" run --out "rtmp://127.0.0.1:$port/live/rss" --amqp-url "$amqp" --queue rss --duration "$RSS_SECS" \
@@ -99,12 +114,12 @@ wait "$tc" || die "talkcast (rss) failed: $(tail -n 3 "$W/rss.log")"
 spoken=$(grep -o 'spoken=[0-9]*' "$W/rss.log" | tail -n 1 | cut -d= -f2)
 
 python3 - "$W/rss.txt" "$RESULTS" "$talking" "${late:-0}" "$startup" "${starts[*]}" "$RSS_SECS" "${spoken:-0}" \
-  "$talking_superfast" <<'PY'
+  "$talking_superfast" "$startup_default" <<'PY'
 import datetime, json, os, sys
 rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 path, talking, late, startup, starts, secs, spoken = sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), \
     int(sys.argv[5]), [int(x) for x in sys.argv[6].split()], int(sys.argv[7]), int(sys.argv[8])
-talking_sf = float(sys.argv[9])
+talking_sf, startup_default = float(sys.argv[9]), int(sys.argv[10])
 first = [kb for t, kb in rows if 30 <= t < 90] or [rows[0][1]]
 last = [kb for t, kb in rows if t >= secs - 62] or [rows[-1][1]]
 peak = max(kb for _, kb in rows)
@@ -117,7 +132,7 @@ res["live"] = {
             "first frame a waiting viewer decodes (median of 5); RSS over a run with a message every 4 s",
     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     "talking_cores": talking, "talking_late_frames": late, "talking_cores_superfast": talking_sf,
-    "startup_ms_median": startup, "startup_ms": starts,
+    "startup_ms_median": startup, "startup_ms": starts, "startup_ms_median_default_probe": startup_default,
     "rss_seconds": secs, "rss_peak_mb": round(peak / 1024, 1), "rss_growth_mb": round(growth, 2),
     "rss_messages_spoken": spoken,
 }

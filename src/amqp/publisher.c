@@ -114,6 +114,9 @@ static void wait_once(out_state *s)
 {
     amqp_frame_t f;
     struct timeval tv = { 0, WAIT_MS * 1000 };
+    /* decoded frames live in the connection's pools until released: without
+     * this every confirm (one per event) stayed allocated */
+    amqp_maybe_release_buffers(s->c);
     int r = amqp_simple_wait_frame_noblock(s->c, &f, &tv);
     if (r == AMQP_STATUS_TIMEOUT) return;
     if (r != AMQP_STATUS_OK) {
