@@ -56,7 +56,8 @@ row("peak RSS, one stream (MB)", fmt(pk), f"ffmpeg {fmt(ffm)}", fmt(None if pk i
 g, gs = get("live", "rss_growth_mb"), get("live", "rss_seconds")
 row(f"RSS growth over {fmt(gs)} s (MB)", fmt(g), "", "", "flat (< 1 MB)", None if g is None else abs(g) < 1)
 ms = get("idle_streams", "max_streams")
-row(f"idle 720p30 streams, no late frame ({fmt(get('idle_streams', 'cores'))} cores)", fmt(ms), "", "", "", None)
+row(f"idle 720p30 streams, no late frame ({fmt(get('idle_streams', 'cores'))} cores)", fmt(ms),
+    f"settled 60 s: {fmt(get('idle_streams_settled', 'max_streams'))}", "", "", None)
 
 w = [max(len(str(x[i])) for x in rows + [("what", "talkcast", "baseline", "ratio", "target", "")]) for i in range(6)]
 head = ("what", "talkcast", "baseline", "ratio", "target", "")
