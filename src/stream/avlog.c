@@ -36,7 +36,7 @@ static void callback(void *avcl, int level, const char *fmt, va_list vl)
     static const char *const quiet[] = { "tcp", "rtmp", "rtmps", "tls", "udp", "srt", "rtmpt" };
     for (size_t i = 0; inst && i < sizeof quiet / sizeof quiet[0]; i++)
         if (!strcmp(inst, quiet[i])) lvl = TC_LOG_DEBUG;
-    /* x264 may turn a requested IDR into a plain I frame; the engine asks
+    /* x264 may turn a requested IDR into a plain I frame; the encoder asks
      * again on the next frame until an IDR is out, so this is expected */
     if (!strncmp(pending, "forced frame type", 17)) lvl = TC_LOG_DEBUG;
     if (lvl > tc_log_get_level()) {

@@ -23,6 +23,7 @@ struct tc_encoder {
     AVPacket *pkt;         /* reused output packet */
     int64_t audio_pts;     /* next AAC frame's first sample */
     atomic_int want_key;
+    int idr_pending;   /* an IDR was asked for and none has come out yet */
     tc_encoder_sink sink;
     void *opaque;
 };
@@ -173,6 +174,7 @@ static int drain(tc_encoder *e, AVCodecContext *c, int stream)
                    stream ? "audio" : "video", av_err2str(r));
             return tc_err_from_av(r);
         }
+        if (stream == 0 && (e->pkt->flags & AV_PKT_FLAG_KEY)) e->idr_pending = 0;
         e->sink(e->opaque, stream, e->pkt);
         av_packet_unref(e->pkt);
     }
@@ -182,7 +184,10 @@ int tc_encoder_video(tc_encoder *e, AVFrame *frame, int64_t n)
 {
     frame->pts = n;
     frame->pict_type = AV_PICTURE_TYPE_NONE;
-    if (atomic_exchange(&e->want_key, 0)) frame->pict_type = AV_PICTURE_TYPE_I;
+    /* x264 may write a requested IDR as a plain I frame (too close to its
+     * last keyframe): asked for again on every frame until one is out */
+    if (atomic_exchange(&e->want_key, 0)) e->idr_pending = 1;
+    if (e->idr_pending) frame->pict_type = AV_PICTURE_TYPE_I;
     int r = avcodec_send_frame(e->venc, frame);
     if (r < 0) {
         tc_log(&log_ctx, TC_LOG_ERROR, "video frame %lld refused: %s", (long long)n, av_err2str(r));

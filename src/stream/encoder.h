@@ -46,7 +46,9 @@ int tc_encoder_audio(tc_encoder *e, const float *const *planes, int nb);
 int tc_encoder_flush(tc_encoder *e);
 
 /* Make the next video frame an IDR frame (a new viewer or a reconnected
- * output can start decoding there). Thread-safe. */
+ * output can start decoding there); should x264 write it as a plain I
+ * frame, the frames after it are asked for until an IDR is out.
+ * Thread-safe. */
 void tc_encoder_request_keyframe(tc_encoder *e);
 
 /* Codec contexts, for outputs to copy parameters and time bases from. */

@@ -65,7 +65,6 @@ struct tc_engine {
     tc_queue *work, *free;
     atomic_int pics_in_flight;
     AVFrame *last_pic;          /* encoder thread only */
-    int want_idr, saw_key;      /* encoder thread: live encoding resumed, no IDR out yet */
 
     pthread_t engine_th, encoder_th;
     int engine_started, encoder_started;
@@ -441,7 +440,6 @@ static void *engine_thread(void *arg)
 static void fan_out(void *opaque, int stream, const AVPacket *pkt)
 {
     tc_engine *e = opaque;
-    if (stream == 0 && (pkt->flags & AV_PKT_FLAG_KEY)) e->saw_key = 1;
     for (int i = 0; i < e->n_outs; i++) tc_output_send(e->outs[i], stream, pkt);
 }
 
@@ -470,15 +468,8 @@ static void *encoder_thread(void *arg)
                 it->replay->pts = it->replay->dts = it->n;
                 fan_out(e, 0, it->replay);
             } else {
-                /* after replayed packets, asked for until x264 really
-                 * writes an IDR (it may demote one to a plain I frame) */
-                if (it->force_key) e->want_idr = 1;
-                if (e->want_idr) {
-                    e->saw_key = 0;
-                    tc_encoder_request_keyframe(e->enc);
-                }
+                if (it->force_key) tc_encoder_request_keyframe(e->enc); /* after replayed packets */
                 r = tc_encoder_video(e->enc, e->last_pic, it->n);
-                if (e->want_idr && e->saw_key) e->want_idr = 0;
             }
             if (r >= 0) r = tc_encoder_audio(e->enc, (const float *const *)it->audio, it->nb);
             if (r < 0) {
