@@ -4,6 +4,7 @@
 #ifndef TC_CLI_H
 #define TC_CLI_H
 
+#include "amqp/amqp.h"
 #include "core/config.h"
 #include "face/face.h"
 #include "stream/engine.h"
@@ -33,6 +34,7 @@ int tc_cli_check_config(const tc_config *c, const char *stream);
 
 tc_tts_config tc_cli_tts_config(const tc_config *c);
 tc_face_config tc_cli_face_config(const tc_config *c);
+tc_amqp_config tc_cli_amqp_config(const tc_config *c);
 /* Engine settings; outputs and frame limit as given. */
 tc_engine_config tc_cli_engine_config(const tc_config *c, int live, int64_t max_frames);
 

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "amqp/amqp.h"
 #include "stream/outfmt.h"
 
 #include <libavutil/pixdesc.h>
@@ -90,6 +89,19 @@ tc_tts_config tc_cli_tts_config(const tc_config *c)
     return t;
 }
 
+tc_amqp_config tc_cli_amqp_config(const tc_config *c)
+{
+    tc_amqp_config a = {
+        .url = c->amqp_url, .queue = c->queue, .events_exchange = c->events_exchange,
+        .stream = c->stream_name, .prefetch = c->prefetch, .heartbeat = c->heartbeat,
+        .passive = c->amqp_passive, .ca_file = c->amqp_ca[0] ? c->amqp_ca : NULL,
+        .cert_file = c->amqp_cert[0] ? c->amqp_cert : NULL, .key_file = c->amqp_key[0] ? c->amqp_key : NULL,
+        .tls_verify = c->amqp_verify, .reconnect_min = c->reconnect_min, .reconnect_max = c->reconnect_max,
+        .max_events = 10000,
+    };
+    return a;
+}
+
 tc_face_config tc_cli_face_config(const tc_config *c)
 {
     tc_face_config fc = {
@@ -161,9 +173,7 @@ int tc_cli_check_config(const tc_config *c, const char *stream)
     if (c->tts_url[0] && strncmp(c->tts_url, "http://", 7) && strncmp(c->tts_url, "https://", 8))
         problem(&n, stream, "tts-url '%s': must start with http:// or https://", c->tts_url);
     if (c->amqp_url[0]) { /* the client checks URL and names without connecting */
-        tc_amqp_config ac = { .url = c->amqp_url, .queue = c->queue, .events_exchange = c->events_exchange,
-                              .stream = c->stream_name, .prefetch = c->prefetch, .heartbeat = c->heartbeat,
-                              .reconnect_min = c->reconnect_min, .reconnect_max = c->reconnect_max };
+        tc_amqp_config ac = tc_cli_amqp_config(c);
         tc_amqp *a = NULL;
         err[0] = '\0';
         if (tc_amqp_create(&a, &ac, on_nothing, NULL, NULL, err, sizeof err) < 0)

@@ -195,14 +195,7 @@ static int start_messages(tc_station *s)
     };
     if ((rc = tc_pipe_create(&s->pipe, &pc)) < 0 || (rc = tc_pipe_start(s->pipe)) < 0)
         FAIL(1, "cannot start the speech pipeline: %s", tc_strerror(rc));
-    tc_amqp_config ac = {
-        .url = c->amqp_url, .queue = c->queue, .events_exchange = c->events_exchange,
-        .stream = c->stream_name, .prefetch = c->prefetch, .heartbeat = c->heartbeat,
-        .passive = c->amqp_passive, .ca_file = c->amqp_ca[0] ? c->amqp_ca : NULL,
-        .cert_file = c->amqp_cert[0] ? c->amqp_cert : NULL, .key_file = c->amqp_key[0] ? c->amqp_key : NULL,
-        .tls_verify = c->amqp_verify, .reconnect_min = c->reconnect_min, .reconnect_max = c->reconnect_max,
-        .max_events = 10000,
-    };
+    tc_amqp_config ac = tc_cli_amqp_config(c);
     char err[512] = "";
     if ((rc = tc_amqp_create(&s->amqp, &ac, on_delivery, on_amqp_state, s, err, sizeof err)) < 0)
         FAIL(rc == TC_ERR_INVAL ? 2 : 1, "%s", err[0] ? err : tc_strerror(rc));
