@@ -145,7 +145,14 @@ int tc_msg_parse(const void *body, size_t len, const char *amqp_id, tc_msg *out,
     json_object *root = json_tokener_parse_ex(tok, body, (int)len);
     enum json_tokener_error je = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
+    if (je == json_tokener_continue) {
+        /* The body is all there is: a number, true or null at its very end
+         * is complete (json-c waits for a delimiter), not truncated. */
+        root = json_tokener_parse_ex(tok, "", 1);
+        if (json_tokener_get_error(tok) == json_tokener_success) je = json_tokener_success, end = len;
+    }
     json_tokener_free(tok);
+    if (!root && je == json_tokener_success) return refuse(reason, rl, "message must be a JSON object, not null");
     if (!root || je != json_tokener_success) {
         json_object_put(root);
         if (je == json_tokener_error_depth) return refuse(reason, rl, "JSON nested deeper than %d levels", MAX_DEPTH);

@@ -92,6 +92,12 @@ static void test_bad_messages(void **state)
         { "{\"type\":\"text\",", 0, "ends early" },
         { "{\"type\":\"text\",\"id\":\"x\",\"text\":\"a\"} extra", 0, "at byte 36" },
         { "[1,2]", 0, "must be a JSON object" },
+        /* scalars that end the body are whole values, not truncated JSON */
+        { "2.5", 0, "must be a JSON object, not double" },
+        { "7", 0, "must be a JSON object, not int" },
+        { "true", 0, "must be a JSON object, not boolean" },
+        { "null", 0, "must be a JSON object, not null" },
+        { "-", 0, "ends early" },
         { "{\"type\":\"text\",\"id\":\"x\",\"text\":\"bad \xff byte\"}", 0, "not valid UTF-8" },
         { "{\"type\":\"text\",\"id\":\"x\",\"text\":\"\xc0\xaf\"}", 0, "not valid UTF-8" },
         { "{\"type\":\"text\"}\0junk", 20, "NUL byte" },
