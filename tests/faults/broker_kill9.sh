@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# broker_kill9 — the broker is killed with SIGKILL (no clean close, no
+# connection.close) while a message is on air, twice, and started again on
+# the same port after a second each time. run_broker_restart does one clean
+# restart; this goes further: a crash, mid-speech, repeatedly, with four
+# messages held (prefetch) when it happens.
+#   - stream: a viewer of the RTMP output records from before the first
+#     crash to after the last message: no pts gap over one frame (the
+#     stream never stops, it does not even "resume");
+#   - recovery: talkcast is consuming again within 3 s of the broker
+#     answering (back-off capped at 1 s here), measured from the broker's
+#     await_startup to the "reconnected to" line;
+#   - messages: all four are spoken, each exactly once (one process: ids
+#     dedupe redeliveries) — counted from the `finished` events that reached
+#     a durable queue on the broker; the queue ends with nothing ready and
+#     nothing unacked;
+#   - no crash: exit 0 on SIGTERM, no sanitizer report;
+#   - log: "lost the broker connection" and "reconnected to" per crash.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$(dirname "$0")/../lib.sh"
+# shellcheck source=SCRIPTDIR/fault_lib.bash
+source "$(dirname "$0")/fault_lib.bash"
+NAME=broker_kill9
+KILLS=2
+need ffmpeg ffprobe nginx curl
+tc_tmpdir
+TC=$(tc_bin)
+rmq_start
+port=$(nginx_start)
+url=rtmp://127.0.0.1:$port/live/k
+broker bind "$AMQP_URL" talkcast.events ev
+
+bg "$TC" run -o "$url" --amqp-url "$AMQP_URL" --queue k --width 320 --height 180 \
+  --reconnect-min 0.2 --reconnect-max 1 2>"$T/talkcast.log"
+tc=$LAST_PID
+wait_queue k || fail $NAME "talkcast did not declare its queue"
+wait_published k 10 || fail $NAME "no stream published within 10 s"
+viewer_start "$url" "$T/view.flv"
+sleep 1
+for i in 1 2 3 4; do
+  broker publish "$AMQP_URL" k "{\"type\":\"text\",\"id\":\"m$i\",\"text\":\"Message $i begins here. It goes on for a while, so that the broker can die under it.\"}"
+done
+
+for k in $(seq 1 $KILLS); do
+  wait_talking "$T/talkcast.log" 20 || fail $NAME "crash $k: nothing on air to crash under"
+  sleep 0.5
+  "$RMQ" kill "$T/rabbitmq"
+  note "crash $k: broker killed (-9) mid-speech"
+  sleep 1
+  kill -0 "$tc" 2>/dev/null || fail $NAME "talkcast died with the broker"
+  before=$(grep -c 'reconnected to' "$T/talkcast.log" || true)
+  rmq_restart || fail $NAME "the broker did not come back"
+  t0=$(now)
+  for _ in $(seq 1 100); do
+    [ "$(grep -c 'reconnected to' "$T/talkcast.log" || true)" -gt "$before" ] && break
+    sleep 0.05
+  done
+  dt=$(since "$t0")
+  [ "$(grep -c 'reconnected to' "$T/talkcast.log" || true)" -gt "$before" ] \
+    || fail $NAME "crash $k: not reconnected 5 s after the broker came back"
+  note "crash $k: consuming again ${dt} s after the broker answered"
+  fcheck "$dt <= 3.0" || fail $NAME "crash $k: reconnected after ${dt} s (limit 3 s)"
+done
+
+wait_drained k 90 || fail $NAME "queue not drained: ready/unacked $(rmq_counts k)"
+for _ in $(seq 1 100); do grep -q 'id=m4 spoken\|id=m4 .*already spoken' "$T/talkcast.log" && break; sleep 0.1; done
+sleep 1.5 # the last events reach the broker; the viewer sees the idle after them
+viewer_stop
+kill -TERM "$tc"
+wait_rc "$tc"
+[ "$RC" = 0 ] || fail $NAME "talkcast exited $RC"
+sanitizer_clean "$T/talkcast.log" || fail $NAME "sanitizer report in the log"
+
+broker drain "$AMQP_URL" ev >"$T/events.jsonl"
+rep=$(SPOKEN_MAX=1 spoken_report "$T/events.jsonl" m1 m2 m3 m4) || fail $NAME "spoken (distinct finished events): $rep"
+note "spoken: $rep"
+[ "$(rmq_counts k.dlq)" = "0 0" ] || fail $NAME "dead-lettered: $(rmq_counts k.dlq)"
+
+why=$(gap_check "$T/view.flv") || fail $NAME "viewer: $why"
+note "viewer ($(video_seconds "$T/view.flv") s): $why"
+lost=$(grep -c 'level=warn.*lost the broker connection' "$T/talkcast.log" || true)
+[ "$lost" -ge $KILLS ] || fail $NAME "$lost 'lost the broker connection' warnings for $KILLS crashes"
+note "log: $(grep -m 1 'lost the broker connection' "$T/talkcast.log" | sed 's/.*msg=//')"
+pass $NAME
