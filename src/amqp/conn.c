@@ -104,8 +104,17 @@ amqp_connection_state_t tc_amqp_open(tc_amqp *a, const tc_log_ctx *ctx, int conf
     }
     struct timeval rpc = { RPC_TIMEOUT_S, 0 };
     amqp_set_rpc_timeout(c, &rpc);
-    amqp_rpc_reply_t rr = amqp_login(c, ci.vhost, 0, FRAME_MAX, a->heartbeat, AMQP_SASL_METHOD_PLAIN, ci.user,
-                                     ci.password);
+    /* connection.blocked: without it a broker in a resource alarm stops
+     * reading our socket and says nothing; with it we can log why events
+     * (and, after a dead-letter copy, acks) wait. rabbitmq-c merges these
+     * capabilities into its own. */
+    amqp_table_entry_t cap = { amqp_cstring_bytes("connection.blocked"),
+                               { .kind = AMQP_FIELD_KIND_BOOLEAN, .value.boolean = 1 } };
+    amqp_table_entry_t prop = { amqp_cstring_bytes("capabilities"),
+                                { .kind = AMQP_FIELD_KIND_TABLE, .value.table = { 1, &cap } } };
+    amqp_table_t props = { 1, &prop };
+    amqp_rpc_reply_t rr = amqp_login_with_properties(c, ci.vhost, 0, FRAME_MAX, a->heartbeat, &props,
+                                                     AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
     if (rr.reply_type != AMQP_RESPONSE_NORMAL) {
         char t[256];
         tc_amqp_reply_text(rr, "login", t, sizeof t);

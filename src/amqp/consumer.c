@@ -379,6 +379,15 @@ static void other_frame(in_state *s)
     case AMQP_BASIC_CANCEL_METHOD:
         drop(s, "the broker cancelled our consumer (queue deleted?)");
         break;
+    case AMQP_CONNECTION_BLOCKED_METHOD: { /* after a dead-letter copy: acks wait too */
+        amqp_connection_blocked_t *m = f.payload.method.decoded;
+        tc_log(&s->a->log_in, TC_LOG_WARN, "broker blocks this connection (%.*s): acks and dead-letter copies wait",
+               (int)m->reason.len, (const char *)m->reason.bytes);
+        break;
+    }
+    case AMQP_CONNECTION_UNBLOCKED_METHOD:
+        tc_log(&s->a->log_in, TC_LOG_INFO, "broker unblocked this connection");
+        break;
     default:
         break;
     }

@@ -150,6 +150,15 @@ static void wait_once(out_state *s)
         drop(s, why);
         break;
     }
+    case AMQP_CONNECTION_BLOCKED_METHOD: {
+        amqp_connection_blocked_t *m = f.payload.method.decoded;
+        tc_log(&s->a->log_out, TC_LOG_WARN, "broker blocks publishing (%.*s): events wait in memory until it unblocks",
+               (int)m->reason.len, (const char *)m->reason.bytes);
+        break;
+    }
+    case AMQP_CONNECTION_UNBLOCKED_METHOD:
+        tc_log(&s->a->log_out, TC_LOG_INFO, "broker unblocked publishing: events flow again");
+        break;
     default:
         break;
     }
