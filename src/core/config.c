@@ -549,28 +549,36 @@ static int dotenv_value(char *v, char **out)
     return TC_OK;
 }
 
-int tc_config_load_dotenv(tc_config *c, const char *path, int optional, char *err, size_t errlen)
+int tc_config_parse_dotenv(tc_config *c, const char *text, size_t len, const char *name, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (optional && errno == ENOENT) return TC_OK;
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        return errno == ENOENT ? TC_ERR_NOTFOUND : TC_ERR_IO;
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int at = 1;
+        for (const char *q = text; q < nul; q++) at += *q == '\n';
+        snprintf(err, errlen, "%s: line %d: contains a NUL byte", name, at);
+        return TC_ERR_FORMAT;
     }
-    char line[8192];
+    /* one NUL-terminated copy, cut into lines in place */
+    char *buf = malloc(len + 1);
+    if (!buf) return TC_ERR_NOMEM;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
     int lineno = 0, r = TC_OK;
-    while (r == TC_OK && fgets(line, sizeof line, f)) {
+    for (char *line = buf, *next; r == TC_OK && line < buf + len; line = next) {
+        char *nl = strchr(line, '\n');
+        next = nl ? nl + 1 : buf + len;
+        if (nl) *nl = '\0';
         lineno++;
         char *p = line;
         size_t n = strlen(p);
-        while (n && (p[n - 1] == '\n' || p[n - 1] == '\r')) p[--n] = '\0';
+        while (n && p[n - 1] == '\r') p[--n] = '\0';
         while (isspace((unsigned char)*p)) p++;
         if (!*p || *p == '#') continue;
         if (!strncmp(p, "export", 6) && isspace((unsigned char)p[6])) p += 7;
         while (isspace((unsigned char)*p)) p++;
         char *eq = strchr(p, '=');
         char where[512];
-        snprintf(where, sizeof where, "%s: line %d: ", path, lineno);
+        snprintf(where, sizeof where, "%s: line %d: ", name, lineno);
         if (!eq) {
             snprintf(err, errlen, "%sexpected KEY=value", where);
             r = TC_ERR_FORMAT;
@@ -587,7 +595,32 @@ int tc_config_load_dotenv(tc_config *c, const char *path, int optional, char *er
         }
         r = set_from_env_key(c, p, val, where, err, errlen);
     }
+    free(buf);
+    return r;
+}
+
+/* A .env is a few KiB; anything past this is not one (or is /dev/zero). */
+#define DOTENV_MAX (1 << 20)
+
+int tc_config_load_dotenv(tc_config *c, const char *path, int optional, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (optional && errno == ENOENT) return TC_OK;
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return errno == ENOENT ? TC_ERR_NOTFOUND : TC_ERR_IO;
+    }
+    char *text = malloc(DOTENV_MAX + 1);
+    size_t len = text ? fread(text, 1, DOTENV_MAX + 1, f) : 0;
+    int r = !text ? TC_ERR_NOMEM : ferror(f) ? TC_ERR_IO : TC_OK;
+    if (r == TC_ERR_IO) snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    if (r == TC_OK && len > DOTENV_MAX) {
+        snprintf(err, errlen, "%s: larger than %d bytes; not a .env file", path, DOTENV_MAX);
+        r = TC_ERR_FORMAT;
+    }
     fclose(f);
+    if (r == TC_OK) r = tc_config_parse_dotenv(c, text, len, path, err, errlen);
+    free(text);
     return r;
 }
 

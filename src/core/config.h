@@ -121,6 +121,9 @@ int tc_config_set(tc_config *c, const char *name, const char *value, char *err, 
  * prefix). Unknown TALKCAST_* keys are errors; other keys are ignored.
  * A missing file is not an error when `optional` is set. */
 int tc_config_load_dotenv(tc_config *c, const char *path, int optional, char *err, size_t errlen);
+/* The same from `text` (len bytes, not NUL-terminated, a NUL byte is an
+ * error); `name` stands for the file in error messages. */
+int tc_config_parse_dotenv(tc_config *c, const char *text, size_t len, const char *name, char *err, size_t errlen);
 
 /* Apply TALKCAST_* variables from `envp` (NULL-terminated, like environ). */
 int tc_config_load_env(tc_config *c, char *const *envp, char *err, size_t errlen);

@@ -170,6 +170,32 @@ static void test_dotenv_syntax(void **state)
     tc_config_free(&c);
 }
 
+/* tc_config_parse_dotenv is what the file loader runs: lines of any
+ * length (the old fgets loop cut lines at 8 KiB into two, the second
+ * "expected KEY=value"), a NUL byte refused with its line, no newline at
+ * the end needed, and the text need not be NUL-terminated. */
+static void test_dotenv_buffer(void **state)
+{
+    (void)state;
+    tc_config c;
+    assert_int_equal(tc_config_init(&c), TC_OK);
+    static char text[10000];
+    int n = snprintf(text, sizeof text, "TALKCAST_AVATAR=");
+    memset(text + n, 'a', 9000);
+    memcpy(text + n + 9000, "\nTALKCAST_WIDTH=640", 19);
+    assert_int_equal(tc_config_parse_dotenv(&c, text, (size_t)n + 9000 + 19, "t.env", err, sizeof err), TC_OK);
+    assert_int_equal(strlen(c.avatar), 9000);
+    assert_int_equal(c.width, 640);
+    static const char nul[] = "TALKCAST_WIDTH=320\n# ok\nTALKCAST_HEIGHT=2\0""40\n";
+    assert_int_equal(tc_config_parse_dotenv(&c, nul, sizeof nul - 1, "t.env", err, sizeof err), TC_ERR_FORMAT);
+    assert_string_equal(err, "t.env: line 3: contains a NUL byte");
+    /* "TALKCAST_HEIGHT=360" cut after "36": the parser must stop at len */
+    assert_int_equal(tc_config_parse_dotenv(&c, "TALKCAST_HEIGHT=360", 18, "t.env", err, sizeof err), TC_OK);
+    assert_int_equal(c.height, 36);
+    assert_int_equal(tc_config_parse_dotenv(&c, "", 0, "t.env", err, sizeof err), TC_OK);
+    tc_config_free(&c);
+}
+
 static void test_args(void **state)
 {
     (void)state;
@@ -292,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_defaults),       cmocka_unit_test(test_value_errors),
         cmocka_unit_test(test_value_forms),    cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_dotenv_syntax),  cmocka_unit_test(test_args),
+        cmocka_unit_test(test_dotenv_buffer),
         cmocka_unit_test(test_env_errors),     cmocka_unit_test(test_validate),
         cmocka_unit_test(test_dump_masks_secrets), cmocka_unit_test(test_env_example_complete),
     };
