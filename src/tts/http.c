@@ -10,6 +10,7 @@
  * cancel is honoured within that. The API key goes only into the request
  * header: it is never logged, and scrubbed from any error text. */
 #include "tts/tts.h"
+#include "tts/http_int.h"
 #include "core/backoff.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -234,6 +235,15 @@ static int decode_pcm(const unsigned char *data, size_t len, int in_rate, int ra
     return r;
 }
 
+int tc_tts_http_decode(const unsigned char *data, size_t len, const char *content_type, const char *format, int rate,
+                       float **pcm, int64_t *n)
+{
+    /* "pcm" was asked for, but a server may send a WAV (or MP3) anyway */
+    int is_pcm = !strcmp(format, "pcm") && (len < 4 || memcmp(data, "RIFF", 4) != 0) &&
+                 !strstr(content_type, "wav") && !strstr(content_type, "mpeg") && !strstr(content_type, "ogg");
+    return is_pcm ? decode_pcm(data, len, 24000, rate, pcm, n) : decode_audio(data, len, rate, pcm, n);
+}
+
 /* ---- the request ------------------------------------------------------------ */
 
 /* Sleep up to `s` seconds; TC_ERR_CLOSED if cancelled meanwhile. */
@@ -368,10 +378,8 @@ static int http_synth(void *priv, const char *sentence, const tc_tts_request *re
             tc_log(&p->log, TC_LOG_ERROR, "HTTP %ld (not retried): %s", status, ex);
             r = status == 401 || status == 403 ? TC_ERR_INVAL : status == 404 ? TC_ERR_NOTFOUND : TC_ERR_INVAL;
         } else {
-            int is_pcm = !strcmp(p->format, "pcm") && strncmp((const char *)b.data ? (const char *)b.data : "", "RIFF", 4) != 0 &&
-                         !strstr(b.content_type, "wav") && !strstr(b.content_type, "mpeg") && !strstr(b.content_type, "ogg");
-            r = is_pcm ? decode_pcm(b.data, b.len, 24000, p->cfg.sample_rate, &out->pcm, &out->n_samples)
-                       : decode_audio(b.data, b.len, p->cfg.sample_rate, &out->pcm, &out->n_samples);
+            r = tc_tts_http_decode(b.data, b.len, b.content_type, p->format, p->cfg.sample_rate, &out->pcm,
+                                   &out->n_samples);
             if (r < 0) {
                 excerpt(p, &b, ex, sizeof ex);
                 tc_log(&p->log, TC_LOG_ERROR, "HTTP %ld with %zu bytes of %s that are not audio: %.60s", status,

@@ -1,0 +1,87 @@
+/* test_http_decode.c — the HTTP providers' response decoder on its own
+ * (tc_tts_http_decode, no server): raw PCM has the exact resampled length,
+ * a WAV sent for "pcm" is still read as a WAV, non-audio bodies are
+ * refused. Bodies come from the fuzz seed corpus, whose first
+ * byte is the harness's selector, skipped here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/err.h"
+#include "tts/http_int.h"
+
+/* tests/fuzz/corpus/tts_response/NAME without its selector byte. */
+static unsigned char *corpus(const char *name, size_t *len)
+{
+    const char *src = getenv("TC_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/tts_response/%s", src ? src : ".", name);
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    static unsigned char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(n >= 1);
+    unsigned char *body = malloc(n - 1 + 1);
+    assert_non_null(body);
+    memcpy(body, buf + 1, n - 1);
+    *len = n - 1;
+    return body;
+}
+
+static void test_raw_pcm_length(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *b = corpus("pcm-raw", &len); /* 960 samples at 24 kHz */
+    float *pcm = NULL;
+    int64_t n = 0;
+    assert_int_equal(tc_tts_http_decode(b, len, "", "pcm", 48000, &pcm, &n), TC_OK);
+    assert_int_equal(n, (int64_t)(len / 2) * 2);
+    free(pcm);
+    free(b);
+}
+
+static void test_wav_for_pcm(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *b = corpus("pcm-but-wav", &len);
+    float *pcm = NULL;
+    int64_t n = 0;
+    assert_int_equal(tc_tts_http_decode(b, len, "", "pcm", 48000, &pcm, &n), TC_OK);
+    assert_int_equal(n, 1920); /* 40 ms: the header was not played as noise */
+    free(pcm);
+    free(b);
+}
+
+static void test_not_audio(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *b = corpus("json-error", &len);
+    float *pcm = NULL;
+    int64_t n = 0;
+    assert_int_equal(tc_tts_http_decode(b, len, "application/json", "wav", 48000, &pcm, &n), TC_ERR_FORMAT);
+    assert_null(pcm);
+    assert_int_equal(tc_tts_http_decode(NULL, 0, "", "wav", 48000, &pcm, &n), TC_ERR_FORMAT);
+    assert_int_equal(tc_tts_http_decode(NULL, 0, "", "pcm", 48000, &pcm, &n), TC_ERR_FORMAT);
+    assert_null(pcm);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_raw_pcm_length),
+        cmocka_unit_test(test_wav_for_pcm),
+        cmocka_unit_test(test_not_audio),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
