@@ -17,6 +17,7 @@ PACKAGES=(
   libmicrohttpd-dev libsystemd-dev
   # tests
   libcmocka-dev python3
+  clang libclang-rt-14-dev  # tests/fuzz: libFuzzer harnesses (clang -fsanitize=fuzzer)
   # tests and the benchmark talk to the broker from Python (publish, read events)
   python3-pika
   # real parts the tests and the demo run: viewer/baseline, the RTMP server,
