@@ -288,7 +288,8 @@ static int parse_rational(const char *v, int *num, int *den)
         return TC_OK;
     }
     double d;
-    if (parse_double(v, &d) < 0 || d <= 0) return TC_ERR_INVAL;
+    /* the same bound as num/den above, before any conversion to int */
+    if (parse_double(v, &d) < 0 || d <= 0 || d > 1000000) return TC_ERR_INVAL;
     if (fabs(d - 29.97) < 0.005) { *num = 30000; *den = 1001; }
     else if (fabs(d - 59.94) < 0.005) { *num = 60000; *den = 1001; }
     else if (fabs(d - 23.976) < 0.0005) { *num = 24000; *den = 1001; }

@@ -170,6 +170,22 @@ static void test_dotenv_syntax(void **state)
     tc_config_free(&c);
 }
 
+/* Found by tests/fuzz/fuzz_env: a frame rate past INT_MAX went through
+ * (int)round(d), undefined behaviour (UBSan: "outside the range of
+ * representable values"); now the 1000000 bound of num/den applies first.
+ * Without a float-cast sanitizer the old code refused it by luck. */
+static void test_fps_beyond_int(void **state)
+{
+    (void)state;
+    expect_error("fps", "3000094967295", "frame rate");
+    expect_error("fps", "2147483.6499", "frame rate");
+    expect_error("fps", "1e300", "frame rate");
+    tc_config c;
+    assert_int_equal(tc_config_init(&c), TC_OK);
+    assert_int_equal(tc_config_set(&c, "fps", "1000000", err, sizeof err), TC_ERR_INVAL); /* > max 240 */
+    tc_config_free(&c);
+}
+
 /* tc_config_parse_dotenv is what the file loader runs: lines of any
  * length (the old fgets loop cut lines at 8 KiB into two, the second
  * "expected KEY=value"), a NUL byte refused with its line, no newline at
@@ -318,7 +334,7 @@ int main(void)
         cmocka_unit_test(test_defaults),       cmocka_unit_test(test_value_errors),
         cmocka_unit_test(test_value_forms),    cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_dotenv_syntax),  cmocka_unit_test(test_args),
-        cmocka_unit_test(test_dotenv_buffer),
+        cmocka_unit_test(test_fps_beyond_int), cmocka_unit_test(test_dotenv_buffer),
         cmocka_unit_test(test_env_errors),     cmocka_unit_test(test_validate),
         cmocka_unit_test(test_dump_masks_secrets), cmocka_unit_test(test_env_example_complete),
     };
