@@ -35,8 +35,19 @@ static int read_point(json_object *o, const char *key, pt *p, const char *path)
         tc_log(&log_ctx, TC_LOG_ERROR, "%s: \"%s\" must be [x, y]", path, key);
         return TC_ERR_FORMAT;
     }
-    p->x = json_object_get_double(json_object_array_get_idx(a, 0));
-    p->y = json_object_get_double(json_object_array_get_idx(a, 1));
+    double v[2];
+    for (int i = 0; i < 2; i++) {
+        json_object *c = json_object_array_get_idx(a, (size_t)i);
+        /* json-c reads NaN and Infinity, and turns strings into numbers:
+         * a NaN slips through every range check below */
+        if (!json_object_is_type(c, json_type_int) && !json_object_is_type(c, json_type_double)) c = NULL;
+        if (!c || !isfinite(v[i] = json_object_get_double(c))) {
+            tc_log(&log_ctx, TC_LOG_ERROR, "%s: \"%s\" must be [x, y], two finite numbers", path, key);
+            return TC_ERR_FORMAT;
+        }
+    }
+    p->x = v[0];
+    p->y = v[1];
     return TC_OK;
 }
 

@@ -1,7 +1,7 @@
 /* test_photo.c — the talking photo: landmarks are required and checked
  * (missing, malformed, outside the image), the mouth opens dark inside the
  * landmarks' region while the rest of the picture stays byte-identical,
- * an unchanged mouth costs nothing, the photo blinks when its landmarks
+ * (NaN and strings too), an unchanged mouth costs nothing, the photo blinks when its landmarks
  * name the eyes, and auto-detection picks "photo" when landmarks sit next
  * to the image. */
 #include <setjmp.h>
@@ -104,6 +104,32 @@ static void test_bad_landmarks(void **state)
     }
 }
 
+/* Found by tests/fuzz/fuzz_landmarks: json-c reads NaN and Infinity, and a
+ * NaN coordinate passed every range check (comparisons with NaN are
+ * false), reaching the warp; strings were read as numbers. */
+static void test_landmarks_not_numbers(void **state)
+{
+    (void)state;
+    tc_face *f = NULL;
+    char p[300];
+    snprintf(p, sizeof p, "%s/nan.json", ft_dir);
+    const char *bad[] = {
+        "{\"mouth_left\":[202,141],\"mouth_right\":[244,NaN],\"upper_lip\":[223,138],\"lower_lip\":[223,152],\"chin\":[224,176]}",
+        "{\"mouth_left\":[202,141],\"mouth_right\":[244,141],\"upper_lip\":[NaN,138],\"lower_lip\":[223,152],\"chin\":[224,176]}",
+        "{\"mouth_left\":[202,141],\"mouth_right\":[244,141],\"upper_lip\":[223,138],\"lower_lip\":[223,152],\"chin\":[224,176],"
+        "\"eye_left\":[203,101],\"eye_right\":[Infinity,102]}",
+        "{\"mouth_left\":[202,141],\"mouth_right\":[\"244\",141],\"upper_lip\":[223,138],\"lower_lip\":[223,152],\"chin\":[224,176]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(p, bad[i]);
+        tc_face_config c = cfg(astro, p);
+        int r = tc_face_create(&f, "photo", &c);
+        if (r >= 0) fail_msg("landmarks '%s' accepted", bad[i]);
+        assert_int_equal(r, TC_ERR_FORMAT);
+        assert_null(f);
+    }
+}
+
 /* Mean luma of a w x h box centred on (x, y). */
 static double box_y(const AVFrame *f, int x, int y, int w, int h)
 {
@@ -195,6 +221,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mouth_opens_in_place),
         cmocka_unit_test(test_bad_landmarks),
+        cmocka_unit_test(test_landmarks_not_numbers),
         cmocka_unit_test(test_photo_blinks),
         cmocka_unit_test(test_auto_picks_photo),
     };
