@@ -71,14 +71,37 @@ static int pack_path(char *buf, size_t len, const char *dir, json_object *v, con
     return TC_OK;
 }
 
+/* Past any frame size: a layer placed further is off the picture anyway,
+ * and x + offset stays far from int overflow when compositing. */
+#define MAX_OFFSET 16384
+
+/* "offset": [x, y], two numbers within ±MAX_OFFSET pixels. */
+static int read_offset(json_object *off, int *x, int *y)
+{
+    if (!json_object_is_type(off, json_type_array) || json_object_array_length(off) != 2) return TC_ERR_FORMAT;
+    int v[2];
+    for (int i = 0; i < 2; i++) {
+        json_object *c = json_object_array_get_idx(off, (size_t)i);
+        double d = json_object_get_double(c);
+        if ((!json_object_is_type(c, json_type_int) && !json_object_is_type(c, json_type_double)) ||
+            !(d >= -MAX_OFFSET && d <= MAX_OFFSET))
+            return TC_ERR_FORMAT;
+        v[i] = (int)lrint(d);
+    }
+    *x = v[0];
+    *y = v[1];
+    return TC_OK;
+}
+
 static int load_layer(layer *l, const char *dir, json_object *spec, const char *what)
 {
     json_object *file = spec, *off;
     if (json_object_is_type(spec, json_type_object)) { /* {"file": "...", "offset": [x, y]} */
         json_object_object_get_ex(spec, "file", &file);
-        if (json_object_object_get_ex(spec, "offset", &off) && json_object_array_length(off) == 2) {
-            l->x = json_object_get_int(json_object_array_get_idx(off, 0));
-            l->y = json_object_get_int(json_object_array_get_idx(off, 1));
+        if (json_object_object_get_ex(spec, "offset", &off) && read_offset(off, &l->x, &l->y) < 0) {
+            tc_log(&log_ctx, TC_LOG_ERROR, "sprites.json: %s: \"offset\" must be [x, y] within ±%d pixels", what,
+                   MAX_OFFSET);
+            return TC_ERR_FORMAT;
         }
     }
     char path[4096];

@@ -1,7 +1,8 @@
 /* test_sprite.c — sprite packs: the mouth layer follows the mouth
  * parameters (nearest shape, missing shapes fall back), blinks show the
  * eyes layer, a repeated state costs nothing, and bad manifests (no base,
- * unknown shape, paths leaving the pack, no mouths) are refused clearly. */
+ * unknown shape, paths leaving the pack, no mouths, malformed offsets)
+ * are refused clearly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,11 +113,45 @@ static void test_bad_manifests(void **state)
     }
 }
 
+/* Found by tests/fuzz/fuzz_sprite: an "offset" that was not an array hit
+ * json-c's assert (abort), and a huge one overflowed x + offset when
+ * compositing. Both are refused now, like any malformed offset. */
+static void test_bad_offsets(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "{\"base\":\"base.png\",\"mouths\":{\"rest\":{\"file\":\"rest.png\",\"offset\":\"aa.png\"}}}",
+        "{\"base\":\"base.png\",\"mouths\":{\"rest\":{\"file\":\"rest.png\",\"offset\":[2147483647,0]}}}",
+        "{\"base\":\"base.png\",\"mouths\":{\"rest\":\"rest.png\"},\"blink\":{\"file\":\"eyes.png\",\"offset\":[0,-1e300]}}",
+        "{\"base\":\"base.png\",\"mouths\":{\"rest\":{\"file\":\"rest.png\",\"offset\":[1,\"x\"]}}}",
+        "{\"base\":\"base.png\",\"mouths\":{\"rest\":{\"file\":\"rest.png\",\"offset\":[1]}}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        manifest(bad[i]);
+        tc_face_config c = cfg();
+        tc_face *f = NULL;
+        if (tc_face_create(&f, "sprite", &c) >= 0) fail_msg("manifest '%s' accepted", bad[i]);
+        assert_null(f);
+    }
+    /* an offset within the limits still works, also far off the picture */
+    manifest("{\"base\":\"base.png\",\"mouths\":{\"rest\":{\"file\":\"rest.png\",\"offset\":[-16384,16384]}}}");
+    tc_face_config c = cfg();
+    tc_face *f = NULL;
+    assert_int_equal(tc_face_create(&f, "sprite", &c), TC_OK);
+    AVFrame *out = av_frame_alloc();
+    int changed;
+    tc_mouth m = { 0 };
+    assert_int_equal(tc_face_render(f, 0, &m, out, &changed), TC_OK);
+    av_frame_free(&out);
+    tc_face_destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mouths_and_blink),
         cmocka_unit_test(test_bad_manifests),
+        cmocka_unit_test(test_bad_offsets),
     };
     return cmocka_run_group_tests(tests, setup, ft_teardown);
 }
