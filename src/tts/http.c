@@ -191,7 +191,11 @@ static int decode_audio(const unsigned char *data, size_t len, int rate, float *
     if (!codec || !(dc = avcodec_alloc_context3(codec))) goto out;
     avcodec_parameters_to_context(dc, ic->streams[ai]->codecpar);
     if (avcodec_open2(dc, codec, NULL) < 0 || dc->sample_rate <= 0) goto out;
-    if (tc_resampler_create(&rs, dc->sample_fmt, dc->ch_layout.nb_channels, dc->sample_rate, rate) < 0) goto out;
+    /* the resampler is built for the stream's first shape; the decoder
+     * rewrites dc's fields frame by frame (an MP3 may switch between mono
+     * and stereo, and a mono frame has no second plane), so keep them */
+    const int in_rate = dc->sample_rate, in_fmt = dc->sample_fmt, in_channels = dc->ch_layout.nb_channels;
+    if (tc_resampler_create(&rs, in_fmt, in_channels, in_rate, rate) < 0) goto out;
     int eof = 0;
     while (!eof) {
         e = av_read_frame(ic, pkt);
@@ -199,7 +203,10 @@ static int decode_audio(const unsigned char *data, size_t len, int rate, float *
         else if (pkt->stream_index == ai) avcodec_send_packet(dc, pkt);
         av_packet_unref(pkt);
         while (avcodec_receive_frame(dc, fr) == 0) {
-            if (fr->sample_rate != dc->sample_rate || fr->format != dc->sample_fmt) { av_frame_unref(fr); goto out; }
+            if (fr->sample_rate != in_rate || fr->format != in_fmt || fr->ch_layout.nb_channels != in_channels) {
+                av_frame_unref(fr);
+                goto out;
+            }
             if (tc_resampler_push(rs, (const uint8_t *const *)fr->extended_data, fr->nb_samples) < 0) {
                 av_frame_unref(fr);
                 goto out;

@@ -1,7 +1,8 @@
 /* test_http_decode.c — the HTTP providers' response decoder on its own
  * (tc_tts_http_decode, no server): raw PCM has the exact resampled length,
  * a WAV sent for "pcm" is still read as a WAV, non-audio bodies are
- * refused. Bodies come from the fuzz seed corpus, whose first
+ * refused, and inputs the fuzzer (tests/fuzz/fuzz_tts_response) found
+ * crashing stay refused. Bodies come from the fuzz seed corpus, whose first
  * byte is the harness's selector, skipped here. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,12 +77,30 @@ static void test_not_audio(void **state)
     free(b);
 }
 
+/* Found by the fuzzer: an MP3 whose frames switch from stereo to mono.
+ * The resampler was built for the first frame's two channels, the decoder
+ * rewrote the codec context's layout frame by frame (so the check against
+ * it never fired), and a mono frame's missing second plane was read:
+ * SEGV. A change of shape mid-body is refused now. */
+static void test_mp3_channels_change(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *b = corpus("regress-mp3-mono-stereo", &len);
+    float *pcm = NULL;
+    int64_t n = 0;
+    assert_int_equal(tc_tts_http_decode(b, len, "audio/mpeg", "mp3", 48000, &pcm, &n), TC_ERR_FORMAT);
+    assert_null(pcm);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raw_pcm_length),
         cmocka_unit_test(test_wav_for_pcm),
         cmocka_unit_test(test_not_audio),
+        cmocka_unit_test(test_mp3_channels_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
