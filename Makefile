@@ -2,11 +2,13 @@
 #   make demo    stream the avatar to a private RTMP server and record it
 #   make test    build (normal + sanitizers) and run every test
 #   make bench   measure against the ffmpeg baseline
+#   make soak    one stream for DURATION (default 1h): does anything grow?
 BUILD  ?= build
 ASAN   ?= build-asan
 WERROR ?= false
+DURATION ?= 1h
 
-.PHONY: all deps build build-asan test unit demo bench format clean
+.PHONY: all deps build build-asan test unit demo bench soak format clean
 
 all: build
 
@@ -36,6 +38,9 @@ demo: build
 
 bench: build
 	bench/run.sh $(BUILD)/talkcast
+
+soak: build
+	TALKCAST_BIN=$(BUILD)/talkcast tests/soak/soak.sh $(DURATION)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
