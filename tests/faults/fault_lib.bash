@@ -116,3 +116,15 @@ bad = [i for i in want if count.get(i, 0) < 1 or (most and count.get(i, 0) > mos
 sys.exit(1 if bad else 0)
 PY
 }
+
+# tts_start: tests/tts/fake_tts_server.py on a free loopback port, its
+# requests logged to $T/tts.jsonl; sets TTS_URL.
+tts_start() {
+  bg "$PY" "$TC_ROOT/tests/tts/fake_tts_server.py" "$T/tts.jsonl" >"$T/tts.out"
+  for _ in $(seq 1 100); do grep -q PORT= "$T/tts.out" 2>/dev/null && break; sleep 0.1; done
+  TTS_URL=http://127.0.0.1:$(sed -n 's/PORT=//p' "$T/tts.out")
+  [ "$TTS_URL" != http://127.0.0.1: ]
+}
+# tts_requests [TEXT]: requests the fake server got (those whose text
+# contains TEXT).
+tts_requests() { grep -c -- "${1:-}" "$T/tts.jsonl" 2>/dev/null || true; }
