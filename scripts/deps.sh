@@ -31,6 +31,8 @@ PACKAGES=(
   prometheus
   # tests: the HTTP client that reads /metrics, /healthz and /readyz
   curl
+  # tests: memcheck on `talkcast say` and a 60 s `run` (tests/integration/valgrind_*.sh)
+  valgrind
 )
 
 missing=()
