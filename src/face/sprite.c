@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,8 @@ static int to_rgba(const char *path, AVFrame **out)
     return r;
 }
 
-/* dir/<name from the manifest>, refusing paths that leave the pack. */
+/* dir/<name from the manifest>, refusing paths that leave the pack — by
+ * name, or through a symlink (a missing file is left to the loader). */
 static int pack_path(char *buf, size_t len, const char *dir, json_object *v, const char *what)
 {
     const char *name = v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
@@ -68,6 +70,14 @@ static int pack_path(char *buf, size_t len, const char *dir, json_object *v, con
         return TC_ERR_FORMAT;
     }
     snprintf(buf, len, "%s/%s", dir, name);
+    char root[PATH_MAX], real[PATH_MAX];
+    if (realpath(buf, real) && realpath(dir, root)) {
+        size_t n = strlen(root);
+        if (strncmp(real, root, n) || (real[n] != '/' && n > 1)) {
+            tc_log(&log_ctx, TC_LOG_ERROR, "sprites.json: %s is a link that leads out of the pack", what);
+            return TC_ERR_FORMAT;
+        }
+    }
     return TC_OK;
 }
 

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -146,12 +147,37 @@ static void test_bad_offsets(void **state)
     tc_face_destroy(f);
 }
 
+/* A layer that is a symlink out of the pack is refused like "../x.png";
+ * a link that stays inside the pack is fine. */
+static void test_symlink_escape(void **state)
+{
+    (void)state;
+    assert_non_null(ft_make("outside.png", "-f lavfi -i color=c=gray:s=320x240 -frames:v 1"));
+    char link[400], target[400];
+    snprintf(link, sizeof link, "%s/escape.png", pack);
+    snprintf(target, sizeof target, "%s/outside.png", ft_dir);
+    unlink(link);
+    assert_int_equal(symlink(target, link), 0);
+    snprintf(link, sizeof link, "%s/alias.png", pack);
+    unlink(link);
+    assert_int_equal(symlink("base.png", link), 0);
+    manifest("{\"base\":\"escape.png\",\"mouths\":{\"rest\":\"rest.png\"}}");
+    tc_face_config c = cfg();
+    tc_face *f = NULL;
+    assert_int_equal(tc_face_create(&f, "sprite", &c), TC_ERR_FORMAT);
+    assert_null(f);
+    manifest("{\"base\":\"alias.png\",\"mouths\":{\"rest\":\"rest.png\"}}");
+    assert_int_equal(tc_face_create(&f, "sprite", &c), TC_OK);
+    tc_face_destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mouths_and_blink),
         cmocka_unit_test(test_bad_manifests),
         cmocka_unit_test(test_bad_offsets),
+        cmocka_unit_test(test_symlink_escape),
     };
     return cmocka_run_group_tests(tests, setup, ft_teardown);
 }
