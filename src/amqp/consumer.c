@@ -323,6 +323,11 @@ static void deliver(in_state *s, amqp_envelope_t *env)
     if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG) d->correlation_id = dup_bytes(p->correlation_id);
     if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG) d->timestamp = (int64_t)p->timestamp;
     bump(a, &a->st.deliveries);
+    /* the one trace, after a crash of ours or a lost connection, that a
+     * message may be heard a second time (at-least-once) */
+    if (d->redelivered)
+        tc_log(&a->log_in, TC_LOG_INFO, "redelivery from the broker (held unacked by a consumer before us)%s%s",
+               d->message_id ? ": message_id=" : "", d->message_id ? d->message_id : "");
     a->on_delivery(a->opaque, d);
 }
 
