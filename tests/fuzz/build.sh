@@ -8,9 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILDDIR=${1:-build-fuzz}
 if [ ! -f "$BUILDDIR/build.ninja" ]; then
-  CC=clang meson setup "$BUILDDIR" -Dfuzz=true -Dtests=disabled -Db_lundef=false \
-    -Dbuildtype=debugoptimized >"$BUILDDIR.setup.log" 2>&1 || { cat "$BUILDDIR.setup.log" >&2; exit 1; }
-  rm -f "$BUILDDIR.setup.log"
+  out=$(CC=clang meson setup "$BUILDDIR" -Dfuzz=true -Dtests=disabled -Db_lundef=false \
+    -Dbuildtype=debugoptimized 2>&1) || { echo "$out" >&2; exit 1; }
 fi
 targets=()
 for t in msg env landmarks sprite tts_response; do targets+=("tests/fuzz/fuzz_$t"); done

@@ -21,16 +21,14 @@ HERE=tests/fuzz
 
 passed=0
 failed=0
-if ! tests/fuzz/build.sh "$BUILD" >"$BUILD.build.log" 2>&1; then
-  tail -20 "$BUILD.build.log" >&2
-  for t in "${TARGETS[@]}"; do echo "FAIL: fuzz/$t: build failed (see $BUILD.build.log)"; done
+work=$(mktemp -d -t tc-fuzz-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+if ! tests/fuzz/build.sh "$BUILD" >"$work/build.log" 2>&1; then
+  tail -20 "$work/build.log" >&2
+  for t in "${TARGETS[@]}"; do echo "FAIL: fuzz/$t: build failed"; done
   echo "fuzz: 0 passed, ${#TARGETS[@]} failed"
   exit 1
 fi
-rm -f "$BUILD.build.log"
-
-work=$(mktemp -d -t tc-fuzz-XXXXXX)
-trap 'rm -rf "$work"' EXIT
 mkdir -p "$BUILD/fuzz-logs" "$BUILD/fuzz-artifacts"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
