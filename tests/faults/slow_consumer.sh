@@ -13,6 +13,7 @@
 #   - messages: all three spoken once, queue drained;
 #   - stop: SIGTERM ends talkcast within 8 s (5 s write time-out + margin)
 #     with exit 0, no sanitizer report.
+# long
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"

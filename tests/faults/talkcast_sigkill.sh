@@ -14,6 +14,7 @@
 #   - log: the restarted process says which deliveries are redeliveries
 #     ("redelivery from the broker … message_id=…");
 #   - the last run exits 0 on SIGTERM, no sanitizer report in any run.
+# long
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"

@@ -13,6 +13,7 @@
 #     talkcast speaks it (at-least-once across a restart);
 #   - log: "Timeout was reached" per attempt and "falling back to espeak";
 #     no sanitizer report.
+# long
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
