@@ -9,6 +9,8 @@
  * (tc_log_set_tag on the opening thread, inherited by tc_log_thread_create). */
 #include "cli/station.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "face/warp.h"
 #include "msg/msg.h"
 
 static const tc_log_ctx log_ctx = { "run", NULL };
@@ -105,8 +108,34 @@ static int is_file(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* 1 when `path`, every symlink resolved (into `real`, PATH_MAX bytes), lies
+ * inside the resolved directory `root`. */
+static int inside(const char *root, const char *path, char *real)
+{
+    size_t n = strlen(root);
+    return realpath(path, real) && !strncmp(real, root, n) && (real[n] == '/' || (n == 1 && real[1]));
+}
+
+/* The files a face loads beside `real` — a pack's manifest, an image's or a
+ * video's landmarks — must not lead out of `root` either. */
+static int beside_inside(const char *root, const char *real)
+{
+    struct stat st;
+    char *extra = NULL, buf[PATH_MAX];
+    if (stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if ((extra = malloc(strlen(real) + sizeof "/sprites.json"))) sprintf(extra, "%s/sprites.json", real);
+    } else {
+        extra = tc_face_landmarks_path(real);
+    }
+    int ok = extra && (!is_file(extra) || inside(root, extra, buf));
+    free(extra);
+    return ok;
+}
+
 /* A name from a message becomes a path only inside --avatar-dir (no
- * slashes, no dot files): a message cannot make us open any file. */
+ * slashes, no dot files, no symlink that leads out of it): a message
+ * cannot make us open any other file. The face is loaded from the
+ * resolved path, so what was checked is what is opened. */
 static int resolve_avatar(const tc_station *s, const char *name, char *path, size_t len, char *reason,
                           size_t rlen)
 {
@@ -122,10 +151,22 @@ static int resolve_avatar(const tc_station *s, const char *name, char *path, siz
         snprintf(reason, rlen, "set_avatar: '%s' is not a plain name", name);
         return TC_ERR_INVAL;
     }
+    char root[PATH_MAX], real[PATH_MAX];
+    if (!realpath(s->cfg->avatar_dir, root)) {
+        snprintf(reason, rlen, "set_avatar: avatar directory %s: %s", s->cfg->avatar_dir, strerror(errno));
+        return TC_ERR_NOTFOUND;
+    }
     static const char *const ext[] = { "", ".png", ".jpg", ".jpeg", ".webp", ".mp4", ".webm", ".mkv", ".mov" };
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-        snprintf(path, len, "%s/%s%s", s->cfg->avatar_dir, name, ext[i]);
-        if (is_file(path)) return TC_OK;
+        if (snprintf(path, len, "%s/%s%s", root, name, ext[i]) >= (int)len || !is_file(path)) continue;
+        if (!inside(root, path, real) || !beside_inside(root, real)) {
+            snprintf(reason, rlen, "set_avatar: '%s' is a link that leads out of %s", name, s->cfg->avatar_dir);
+            return TC_ERR_INVAL;
+        }
+        size_t n = strlen(real);
+        if (n >= len) break;
+        memcpy(path, real, n + 1);
+        return TC_OK;
     }
     snprintf(reason, rlen, "set_avatar: no avatar '%s' in %s", name, s->cfg->avatar_dir);
     return TC_ERR_NOTFOUND;
@@ -134,7 +175,7 @@ static int resolve_avatar(const tc_station *s, const char *name, char *path, siz
 static int on_set_avatar(void *opaque, const char *name, char *reason, size_t rlen)
 {
     tc_station *s = opaque;
-    char path[4096];
+    char path[PATH_MAX];
     int rc = resolve_avatar(s, name, path, sizeof path, reason, rlen);
     if (rc < 0) return rc;
     tc_face_config fc = tc_cli_face_config(s->cfg);
