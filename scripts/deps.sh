@@ -11,6 +11,7 @@ PACKAGES=(
   gcc make meson ninja-build pkg-config
   # libraries
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+  libx264-dev  # checks --x264-params against x264 itself (libavcodec only warns)
   libcairo2-dev
   libespeak-ng-dev espeak-ng-data libcurl4-openssl-dev libjson-c-dev librabbitmq-dev
   # ops: the /metrics /healthz /readyz server and systemd's notify/watchdog protocol

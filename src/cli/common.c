@@ -8,14 +8,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stream/encoder.h"
 #include "stream/outfmt.h"
 
 #include <libavutil/pixdesc.h>
 
 extern char **environ;
+
+void tc_cli_memory_policy(const tc_config *cfg)
+{
+    static const tc_log_ctx log_ctx = { "memory", NULL };
+    if (!cfg->huge_pages && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+        tc_log(&log_ctx, TC_LOG_WARN, "cannot turn off transparent huge pages: %s", strerror(errno));
+}
 
 static int finish(tc_config *cfg, int r, const char *err)
 {
@@ -120,6 +129,7 @@ tc_engine_config tc_cli_engine_config(const tc_config *c, int live, int64_t max_
         c->channels, c->x264_preset, c->x264_tune, c->video_bitrate, c->video_maxrate, c->video_bufsize,
         c->audio_bitrate, c->keyint, live, max_frames, (const char *const *)c->outputs, (int)c->n_outputs,
         c->out_queue, c->reconnect_min, c->reconnect_max, c->encoder_threads, c->idle_replay,
+        c->x264_params,
     };
     return ec;
 }
@@ -159,6 +169,7 @@ int tc_cli_check_config(const tc_config *c, const char *stream)
     check_file(&n, stream, "amqp-ca", c->amqp_ca, 0);
     check_file(&n, stream, "amqp-cert", c->amqp_cert, 0);
     check_file(&n, stream, "amqp-key", c->amqp_key, 0);
+    if (tc_encoder_check_params(c->x264_params, err, sizeof err) < 0) problem(&n, stream, "%s", err);
     for (size_t i = 0; i < c->n_outputs; i++) {
         tc_outfmt f = { 0 };
         if (tc_outfmt_parse(c->outputs[i], &f, err, sizeof err) < 0) {

@@ -160,6 +160,7 @@ int tc_cli_run(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    tc_cli_memory_policy(&cfg);
     tc_config *cfgs = &cfg;
     int n = 1;
     if (cfg.streams[0]) {

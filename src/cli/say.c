@@ -193,6 +193,7 @@ int tc_cli_say(int argc, char **argv)
     spoken s = { 0 };
     tc_tts *tts = NULL;
     if (rc) goto out;
+    tc_cli_memory_policy(&cfg);
     if (n_words != 1 || cfg.n_outputs != 1) {
         fprintf(stderr, "talkcast say: give one TEXT (quoted) and one -o OUT (.wav or a video file)\n");
         rc = 2;

@@ -68,11 +68,13 @@ static int load_one(tc_config *c, const tc_config *base, const char *path, const
         r = tc_config_set(c, "queue", c->stream_name, err, errlen);
     if (r < 0) return r;
     static const char *const process_wide[] = { "TALKCAST_METRICS_LISTEN", "TALKCAST_LOG_LEVEL",
-                                                "TALKCAST_LOG_FORMAT", "TALKCAST_STREAMS" };
+                                                "TALKCAST_LOG_FORMAT", "TALKCAST_STREAMS",
+                                                "TALKCAST_HUGE_PAGES" };
     const char *bad = differs(c->metrics_listen, base->metrics_listen) ? process_wide[0]
                       : differs(c->log_level, base->log_level)         ? process_wide[1]
                       : c->log_format != base->log_format              ? process_wide[2]
                       : differs(c->streams, base->streams)             ? process_wide[3]
+                      : c->huge_pages != base->huge_pages              ? process_wide[4]
                                                                        : NULL;
     if (bad) {
         snprintf(err, errlen, "%s: %s belongs to the whole process; set it in the main configuration", path, bad);

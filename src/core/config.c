@@ -94,6 +94,8 @@ static const opt_ext options[] = {
       NULL, G_ENC, "libx264 preset (ultrafast … veryslow)"),
     O("x264-tune", 0, "TALKCAST_X264_TUNE", TC_OPT_STRING, OFF(x264_tune), 0, "zerolatency", 0, 0,
       NULL, G_ENC, "libx264 tune; empty for none"),
+    O("x264-params", 0, "TALKCAST_X264_PARAMS", TC_OPT_STRING, OFF(x264_params), 0, "", 0, 0, NULL, G_ENC,
+      "libx264 options over the preset, key=value:key=value (as x264's --x264-params)"),
     O("video-bitrate", 0, "TALKCAST_VIDEO_BITRATE", TC_OPT_BITRATE, OFF(video_bitrate), 0, "2500k",
       10000, 200e6, NULL, G_ENC, "video bitrate (bits/s; k and M suffixes)"),
     O("video-maxrate", 0, "TALKCAST_VIDEO_MAXRATE", TC_OPT_BITRATE, OFF(video_maxrate), 0, "0", 0,
@@ -106,6 +108,9 @@ static const opt_ext options[] = {
       G_ENC, "x264 threads per stream; 0 = auto (x264's choice for one stream, cores / streams with several)"),
     O("idle-replay", 0, "TALKCAST_IDLE_REPLAY", TC_OPT_BOOL, OFF(idle_replay), 0, "true", 0, 0, NULL, G_ENC,
       "while nothing is said, send a loop of idle frames encoded once at start-up (near-zero CPU)"),
+    O("huge-pages", 0, "TALKCAST_HUGE_PAGES", TC_OPT_BOOL, OFF(huge_pages), 0, "false", 0, 0, NULL, G_ENC,
+      "let x264 back its frames with transparent huge pages: about 9 MB more RSS a stream at 720p "
+      "for a little less CPU at large sizes"),
     O("audio-bitrate", 0, "TALKCAST_AUDIO_BITRATE", TC_OPT_BITRATE, OFF(audio_bitrate), 0, "128k",
       16000, 512000, NULL, G_ENC, "AAC bitrate (bits/s)"),
     O("out", 'o', "TALKCAST_OUTPUTS", TC_OPT_LIST, OFF(outputs), OFF(n_outputs), "", 0, 0, NULL, G_OUT,

@@ -39,12 +39,14 @@ typedef struct tc_config {
     /* encoder */
     char *x264_preset;        /* default "veryfast" */
     char *x264_tune;          /* default "zerolatency"; "" for none */
+    char *x264_params;        /* x264 options over the preset, "key=value:…"; "" for none */
     int64_t video_bitrate;    /* bits/s, accepts k/M suffixes */
     int64_t video_maxrate;    /* 0 = same as bitrate */
     int64_t video_bufsize;    /* 0 = 2 x maxrate */
     double keyint;            /* seconds between keyframes */
     int encoder_threads;      /* x264 threads per stream; 0 = auto */
     int idle_replay;          /* bool: replay a pre-encoded idle loop */
+    int huge_pages;           /* bool: let x264 back its frames with transparent huge pages */
     int64_t audio_bitrate;    /* bits/s */
     /* outputs */
     char **outputs;           /* URLs, optionally "[f=fmt]url"; NULL-terminated */

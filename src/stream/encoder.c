@@ -14,6 +14,8 @@
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 
+#include <x264.h>
+
 static const tc_log_ctx log_ctx = { "encoder", NULL };
 
 struct tc_encoder {
@@ -47,8 +49,38 @@ int tc_err_from_av(int averr)
     }
 }
 
+int tc_encoder_check_params(const char *params, char *err, size_t errlen)
+{
+    if (!params || !*params) return TC_OK;
+    AVDictionary *d = NULL;
+    if (av_dict_parse_string(&d, params, "=", ":", 0) < 0) {
+        av_dict_free(&d);
+        snprintf(err, errlen, "x264-params '%s': not key=value:key=value", params);
+        return TC_ERR_INVAL;
+    }
+    x264_param_t p;
+    x264_param_default(&p);
+    int r = TC_OK;
+    for (const AVDictionaryEntry *t = NULL; r == TC_OK && (t = av_dict_get(d, "", t, AV_DICT_IGNORE_SUFFIX));) {
+        int x = x264_param_parse(&p, t->key, t->value);
+        if (x == X264_PARAM_BAD_NAME)
+            snprintf(err, errlen, "x264-params: x264 has no option '%s'", t->key);
+        else if (x == X264_PARAM_BAD_VALUE)
+            snprintf(err, errlen, "x264-params: '%s' is not a valid value for %s", t->value, t->key);
+        if (x != 0) r = TC_ERR_INVAL;
+    }
+    x264_param_cleanup(&p);
+    av_dict_free(&d);
+    return r;
+}
+
 static int open_video(tc_encoder *e, const tc_encoder_config *cfg)
 {
+    char perr[256];
+    if (tc_encoder_check_params(cfg->params, perr, sizeof perr) < 0) {
+        tc_log(&log_ctx, TC_LOG_ERROR, "%s", perr);
+        return TC_ERR_INVAL;
+    }
     const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
     if (!codec) {
         tc_log(&log_ctx, TC_LOG_ERROR, "libx264 encoder not available in this libavcodec");
@@ -82,6 +114,7 @@ static int open_video(tc_encoder *e, const tc_encoder_config *cfg)
     AVDictionary *opts = NULL;
     av_dict_set(&opts, "preset", cfg->preset && *cfg->preset ? cfg->preset : "veryfast", 0);
     if (cfg->tune && *cfg->tune) av_dict_set(&opts, "tune", cfg->tune, 0);
+    if (cfg->params && *cfg->params) av_dict_set(&opts, "x264-params", cfg->params, 0);
     av_dict_set(&opts, "forced-idr", "1", 0);
     if (cfg->threads > 0) c->thread_count = cfg->threads;
     int r = avcodec_open2(c, codec, &opts);

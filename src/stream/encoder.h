@@ -25,6 +25,7 @@ typedef struct tc_encoder_config {
     int64_t video_bitrate, video_maxrate, video_bufsize, audio_bitrate;
     double keyint;        /* seconds */
     int threads;          /* x264 threads; 0 = x264's own choice (1.5 x cores) */
+    const char *params;   /* x264 options "key=value:key=value" over the preset, or NULL/"" */
 } tc_encoder_config;
 
 /* Called for every encoded packet. `stream` is 0 for video, 1 for audio. The
@@ -32,6 +33,12 @@ typedef struct tc_encoder_config {
 typedef void (*tc_encoder_sink)(void *opaque, int stream, const AVPacket *pkt);
 
 typedef struct tc_encoder tc_encoder;
+
+/* Check x264 options "key=value:key=value" against x264 itself: TC_OK, or
+ * TC_ERR_INVAL with the offending option in err. (libavcodec only logs a
+ * warning for an option x264 refuses, and the stream would silently run
+ * without it.) */
+int tc_encoder_check_params(const char *params, char *err, size_t errlen);
 
 int tc_encoder_create(tc_encoder **out, const tc_encoder_config *cfg,
                       tc_encoder_sink sink, void *opaque);

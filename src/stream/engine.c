@@ -522,7 +522,7 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
         cfg->width, cfg->height, cfg->pix_fmt, cfg->fps_num, cfg->fps_den,
         cfg->sample_rate, cfg->channels, cfg->x264_preset, cfg->x264_tune,
         cfg->video_bitrate, cfg->video_maxrate, cfg->video_bufsize, cfg->audio_bitrate,
-        cfg->keyint, cfg->encoder_threads,
+        cfg->keyint, cfg->encoder_threads, cfg->x264_params,
     };
     e->enc_cfg = ec;
     if ((r = tc_encoder_create(&e->enc, &ec, fan_out, e)) < 0) {

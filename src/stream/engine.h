@@ -40,6 +40,7 @@ typedef struct tc_engine_config {
     double reconnect_min, reconnect_max;
     int encoder_threads;      /* x264 threads; 0 = auto */
     int idle_replay;          /* 1: replay a pre-encoded idle loop while nothing is said (idle.h) */
+    const char *x264_params;  /* x264 options over the preset ("key=value:…"), or NULL/"" */
 } tc_engine_config;
 
 /* What happened to a segment, reported once from the engine thread. */

@@ -84,9 +84,15 @@ int tc_idle_build(tc_idle_loop **out, const tc_idle_source *src, const tc_encode
             return TC_ERR_NOMEM;
         }
 
+    /* One x264 thread: the loop is built in the background beside the live
+     * encoder, and every slice thread costs its own frame buffers at the
+     * moment the process is at its largest. The slice count is not in the
+     * stream headers, so the packets still follow the live ones. */
+    tc_encoder_config one = *ec;
+    one.threads = 1;
     capture cap = { l, 0 };
     tc_encoder *enc = NULL;
-    int r = tc_encoder_create(&enc, ec, on_packet, &cap);
+    int r = tc_encoder_create(&enc, &one, on_packet, &cap);
     AVFrame *pic = av_frame_alloc();
     if (r == TC_OK && !pic) r = TC_ERR_NOMEM;
     if (r == TC_OK && !same_headers(tc_encoder_video_ctx(enc), live)) {

@@ -42,12 +42,29 @@ if grep -qE 'secretkey|:pw@' <<<"$out"; then fail $NAME "config check printed a 
 grep -q 'rtmp://u:\*\*\*@127.0.0.1/live/\*\*\*' <<<"$out" || fail $NAME "config check does not show the masked URL"
 # config check finds, all at once, what a run would trip over
 "$TC" config check --amqp-url "foo://x" --avatar /nonexistent.png --out "rtmp://" --out "x.unknownext" \
-  --tts-url "not a url" --amqp-ca /nope.pem >/dev/null 2>"$T/err" && fail $NAME "config check accepted bad values"
+  --tts-url "not a url" --amqp-ca /nope.pem --x264-params "ref=2:nosuch=1" >/dev/null 2>"$T/err" &&
+  fail $NAME "config check accepted bad values"
 for want in "avatar /nonexistent.png: No such file" "amqp-ca /nope.pem" "output 1 .*no host" "output 2: cannot guess" \
-  "tts-url 'not a url'" "bad AMQP URL" "6 problem"; do
+  "tts-url 'not a url'" "bad AMQP URL" "x264 has no option 'nosuch'" "7 problem"; do
   grep -qE -- "$want" "$T/err" || fail $NAME "config check does not report /$want/: $(cat "$T/err")"
 done
 note "config check: $(tail -n 1 "$T/err")"
+# an option x264 refuses stops the run (libavcodec alone would warn and drop it)
+expect 1 "bad x264-params" "x264-params: 'lots' is not a valid value for ref" "$TC" say "Hi." -o "$T/p.mp4" \
+  --x264-params ref=lots
+
+# transparent huge pages are off unless asked for: x264 madvises them for
+# its frames, which then take whole 2 MiB pages (about 9 MB more at 720p)
+bg "$TC" run -o "$T/thp.mkv" --duration 6
+pid=$LAST_PID
+sleep 4
+huge=$(awk '/^AnonHugePages/ {print $2}' "/proc/$pid/smaps_rollup")
+grep -q '^THPeligible' "/proc/$pid/smaps" && note "THP: $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+[ "$huge" = 0 ] || fail $NAME "run holds ${huge} kB of transparent huge pages by default"
+wait_rc "$pid"
+[ "$RC" = 0 ] || fail $NAME "run -o thp.mkv exited $RC"
+note "huge pages by default: ${huge} kB"
+
 expect 2 "named env file missing" "TALKCAST_ENV_FILE=/nonexistent.env: cannot read" \
   env TALKCAST_ENV_FILE=/nonexistent.env "$TC" config check
 pass $NAME
