@@ -31,12 +31,12 @@ bg "$TC" run -o "$url" -o "$T/run1.mkv" --amqp-url "$AMQP_URL" --queue m --width
 tc=$LAST_PID
 wait_queue m || fail $NAME "talkcast did not declare its queue"
 for i in 1 2 3 4; do
-  broker publish "$AMQP_URL" m "{\"type\":\"text\",\"id\":\"m$i\",\"text\":\"Message $i has a first sentence. And a second one after it.\"}"
+  broker publish "$AMQP_URL" m "{\"type\":\"text\",\"id\":\"m$i\",\"text\":\"Message $i has a first sentence that takes a while to say. And a second one after it.\"}"
 done
-wait_talking "$T/run1.log" 10 || fail $NAME "nothing on air"
 for _ in $(seq 1 50); do [ "$(rmq_counts m)" = "0 4" ] && break; sleep 0.1; done
 [ "$(rmq_counts m)" = "0 4" ] || fail $NAME "talkcast does not hold all four: $(rmq_counts m)"
-sleep 0.5 # into the first sentence
+wait_talking "$T/run1.log" 10 || fail $NAME "nothing on air"
+sleep 0.3 # into the first sentence (about 2.5 s long)
 t0=$(now)
 kill -TERM "$tc"
 wait_rc "$tc"
