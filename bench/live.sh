@@ -3,7 +3,7 @@
 # private RabbitMQ and nginx-rtmp (issue 8's rows):
 #   talking   cores used by `talkcast run` 720p30 while it speaks without
 #             pause (a queue of long messages), from 5 s in for 15 s, with
-#             x264 veryfast (the default) and superfast side by side;
+#             x264 superfast (the default) and veryfast side by side;
 #   startup   process start → first video frame decoded by a viewer that
 #             was already waiting on nginx-rtmp (median of 5), for a player
 #             with live settings (no probing) and for ffmpeg's defaults
@@ -60,10 +60,10 @@ talk() {
   LATE=$(grep -o 'late=[0-9]*' "$W/$q.log" | tail -n 1 | cut -d= -f2)
   echo "talking 720p30, x264 $1: $TALK cores (late frames: $LATE)" >&2
 }
-talk veryfast
-talking=$TALK late=$LATE
 talk superfast
-talking_superfast=$TALK
+talking=$TALK late=$LATE
+talk veryfast
+talking_veryfast=$TALK
 
 # --- start → first frame at a viewer ----------------------------------------
 # first_frame OPTS...: ms from talkcast's start to a waiting viewer's first
@@ -114,12 +114,12 @@ wait "$tc" || die "talkcast (rss) failed: $(tail -n 3 "$W/rss.log")"
 spoken=$(grep -o 'spoken=[0-9]*' "$W/rss.log" | tail -n 1 | cut -d= -f2)
 
 python3 - "$W/rss.txt" "$RESULTS" "$talking" "${late:-0}" "$startup" "${starts[*]}" "$RSS_SECS" "${spoken:-0}" \
-  "$talking_superfast" "$startup_default" <<'PY'
+  "$talking_veryfast" "$startup_default" <<'PY'
 import datetime, json, os, sys
 rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 path, talking, late, startup, starts, secs, spoken = sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), \
     int(sys.argv[5]), [int(x) for x in sys.argv[6].split()], int(sys.argv[7]), int(sys.argv[8])
-talking_sf, startup_default = float(sys.argv[9]), int(sys.argv[10])
+talking_vf, startup_default = float(sys.argv[9]), int(sys.argv[10])
 first = [kb for t, kb in rows if 30 <= t < 90] or [rows[0][1]]
 last = [kb for t, kb in rows if t >= secs - 62] or [rows[-1][1]]
 peak = max(kb for _, kb in rows)
@@ -131,7 +131,7 @@ res["live"] = {
     "what": "talkcast run 1280x720@30 to nginx-rtmp: cores while talking without pause; process start to the "
             "first frame a waiting viewer decodes (median of 5); RSS over a run with a message every 4 s",
     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    "talking_cores": talking, "talking_late_frames": late, "talking_cores_superfast": talking_sf,
+    "talking_cores": talking, "talking_late_frames": late, "talking_cores_veryfast": talking_vf,
     "startup_ms_median": startup, "startup_ms": starts, "startup_ms_median_default_probe": startup_default,
     "rss_seconds": secs, "rss_peak_mb": round(peak / 1024, 1), "rss_growth_mb": round(growth, 2),
     "rss_messages_spoken": spoken,

@@ -12,6 +12,7 @@ BUILD=$(dirname "$TALKCAST_BIN") bash bench/face.sh
 bash bench/latency.sh
 bash bench/interrupt.sh
 bash bench/live.sh
+bash bench/x264.sh
 bash bench/streams.sh
 echo
 python3 bench/table.py "${BENCH_RESULTS:-bench/results.json}"

@@ -37,7 +37,10 @@ lv = get("idle_vs_ffmpeg", "talkcast_live", "steady_cores")
 row("  same, every frame live", fmt(lv), f"ffmpeg {fmt(f)}", fmt(get("idle_vs_ffmpeg", "steady_ratio_live"), "x"), "", None)
 t = get("live", "talking_cores")
 row("talking 720p30 CPU (cores)", fmt(t), f"idle {fmt(s)}", "", "<= 0.5 core", None if t is None else t <= 0.5)
-row("  same, x264 superfast", fmt(get("live", "talking_cores_superfast")), "", "", "", None)
+row("  same, x264 veryfast", fmt(get("live", "talking_cores_veryfast")), "", "", "", None)
+for x in get("x264", "settings") or []:
+    row(f"  x264 {x['setting']}: cores, PSNR dB (say)", f"{x['cores']:g}, {x['psnr_db']:g} dB",
+        "", f"{x['cores_ratio']:g}x", "", None)
 p50, p99 = get("amqp_latency", "talkcast", "publish_to_air_ms_p50"), get("amqp_latency", "talkcast", "publish_to_air_ms_p99")
 b50, b99 = get("amqp_latency", "bare_consumer", "publish_to_delivery_ms_p50"), get("amqp_latency", "bare_consumer", "publish_to_delivery_ms_p99")
 row("publish -> first speech sample p50/p99 (ms)", f"{fmt(p50)} / {fmt(p99)}", f"broker alone {fmt(b50)} / {fmt(b99)}", "",

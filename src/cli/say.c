@@ -162,8 +162,7 @@ int tc_cli_say(int argc, char **argv)
                    "Speaks TEXT offline with the configured provider. OUT.wav: 16-bit mono WAV at\n"
                    "--sample-rate. OUT.mp4/.mkv/.ts/…: the avatar (--avatar) saying it, lip-synced,\n"
                    "rendered as fast as the machine can by the stream engine. --phonemes writes the\n"
-                   "timeline as TSV: start_s, end_s, phoneme, sentence. Video is encoded with\n"
-                   "--x264-preset superfast unless you set one. Options: see\n"
+                   "timeline as TSV: start_s, end_s, phoneme, sentence. Options: see\n"
                    "'talkcast run --help' (--tts, --voice, --avatar, --width, --fps, ...).\n");
             return 0;
         }
@@ -178,13 +177,9 @@ int tc_cli_say(int argc, char **argv)
         else args[n_args++] = argv[i];
     }
     tc_config cfg;
-    char serr[128];
-    /* A faster preset by default, for >= 10x realtime at 720p on two cores;
-     * .env, the environment and flags still win. (Dropping the zero-latency
-     * tune would be faster still, but x264's frame-thread delay makes the
-     * MP4 muxer start the audio 85 ms late.) */
-    if (tc_config_init(&cfg) < 0 || tc_config_set(&cfg, "x264-preset", "superfast", serr, sizeof serr) < 0) {
-        tc_config_free(&cfg);
+    /* (Dropping the zero-latency tune would be faster, but x264's
+     * frame-thread delay makes the MP4 muxer start the audio 85 ms late.) */
+    if (tc_config_init(&cfg) < 0) {
         free(args);
         return 1;
     }

@@ -90,7 +90,7 @@ static const opt_ext options[] = {
       "5", 0.1, 120, NULL, G_TTS, "seconds to connect to an HTTP provider"),
     O("tts-retries", 0, "TALKCAST_TTS_RETRIES", TC_OPT_INT, OFF(tts_retries), 0, "3", 0, 20, NULL, G_TTS,
       "retries on time-outs, 429 and 5xx (exponential back-off, honours Retry-After)"),
-    O("x264-preset", 0, "TALKCAST_X264_PRESET", TC_OPT_STRING, OFF(x264_preset), 0, "veryfast", 0, 0,
+    O("x264-preset", 0, "TALKCAST_X264_PRESET", TC_OPT_STRING, OFF(x264_preset), 0, "superfast", 0, 0,
       NULL, G_ENC, "libx264 preset (ultrafast … veryslow)"),
     O("x264-tune", 0, "TALKCAST_X264_TUNE", TC_OPT_STRING, OFF(x264_tune), 0, "zerolatency", 0, 0,
       NULL, G_ENC, "libx264 tune; empty for none"),
