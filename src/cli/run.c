@@ -168,11 +168,20 @@ int tc_cli_run(int argc, char **argv)
         cfgs = streams.cfgs;
         n = streams.n;
     }
-    /* several streams share the cores: each encodes on cores/streams
-     * threads (at least one) unless told otherwise */
+    /* x264 threads unless told: several streams share the cores, each
+     * encoding on cores/streams threads (at least one). One stream of up
+     * to 720p30 gets one thread: superfast encodes such a frame in a few
+     * ms, far inside the frame time, and each further slice thread costs
+     * about 5 MB of x264 buffers; larger or faster streams take x264's own
+     * choice. */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    for (int i = 0; n > 1 && i < n; i++)
-        if (cfgs[i].encoder_threads == 0) cfgs[i].encoder_threads = cores > n ? (int)(cores / n) : 1;
+    for (int i = 0; i < n; i++) {
+        tc_config *c = &cfgs[i];
+        if (c->encoder_threads != 0) continue;
+        if (n > 1) c->encoder_threads = cores > n ? (int)(cores / n) : 1;
+        else if ((double)c->width * c->height * c->fps_num / c->fps_den <= 1280.0 * 720 * 30 + 1)
+            c->encoder_threads = 1;
+    }
     for (int i = 0; i < n; i++)
         if (cfgs[i].n_outputs == 0) {
             if (n > 1) fprintf(stderr, "talkcast run: stream '%s' (%s) has no output; set TALKCAST_OUTPUTS in it\n",

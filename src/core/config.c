@@ -105,7 +105,7 @@ static const opt_ext options[] = {
     O("keyint", 0, "TALKCAST_KEYINT", TC_OPT_DOUBLE, OFF(keyint), 0, "2", 0.1, 60, NULL, G_ENC,
       "seconds between keyframes"),
     O("encoder-threads", 0, "TALKCAST_ENCODER_THREADS", TC_OPT_INT, OFF(encoder_threads), 0, "0", 0, 64, NULL,
-      G_ENC, "x264 threads per stream; 0 = auto (x264's choice for one stream, cores / streams with several)"),
+      G_ENC, "x264 threads per stream; 0 = auto (one stream: 1 up to 720p30, else x264's choice; several: cores / streams)"),
     O("idle-replay", 0, "TALKCAST_IDLE_REPLAY", TC_OPT_BOOL, OFF(idle_replay), 0, "true", 0, 0, NULL, G_ENC,
       "while nothing is said, send a loop of idle frames encoded once at start-up (near-zero CPU)"),
     O("huge-pages", 0, "TALKCAST_HUGE_PAGES", TC_OPT_BOOL, OFF(huge_pages), 0, "false", 0, 0, NULL, G_ENC,
