@@ -248,6 +248,9 @@ static void run_settles(in_state *s)
     a->settles_busy = q != NULL;
     int want = a->want_consuming;
     pthread_mutex_unlock(&a->lock);
+    /* stop first: a requeue sent while still consuming comes straight back
+     * to us (on SIGTERM every held message did, and was requeued twice) */
+    if (s->c && !want && s->consuming) set_consuming(s, 0);
     while (q) {
         settle_req *next = q->next;
         carry_out(s, q);

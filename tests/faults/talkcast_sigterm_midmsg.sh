@@ -11,8 +11,9 @@
 #   - resumes: the next talkcast's stream is at a viewer within 4 s of its
 #     start (measured); it speaks all four, each exactly once over both runs
 #     (distinct `finished` events), queue drained, nothing dead-lettered;
-#   - log: "SIGTERM: stopping gracefully" and the requeue of the message on
-#     air; both runs exit 0, no sanitizer report.
+#   - log: "SIGTERM: stopping gracefully" and one requeue per held message
+#     (consuming stops before they go back, so none comes straight back
+#     to the stopping process); both runs exit 0, no sanitizer report.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -48,6 +49,10 @@ fcheck "$stop_s <= 6" || fail $NAME "stopping took $stop_s s (limit 6 s)"
 grep -q 'SIGTERM: stopping gracefully' "$T/run1.log" || fail $NAME "the stop is not logged"
 grep -q 'id=m1 requeued' "$T/run1.log" || fail $NAME "the requeue of the message on air is not logged"
 grep -q 'id=m[1-4] spoken' "$T/run1.log" && fail $NAME "a message was finished before the stop: the test did not stop mid-message"
+for i in 1 2 3 4; do
+  n=$(grep -c "id=m$i requeued" "$T/run1.log" || true)
+  [ "$n" = 1 ] || fail $NAME "m$i was requeued $n times by the stopping talkcast (a requeue while still consuming comes straight back)"
+done
 sanitizer_clean "$T/run1.log" || fail $NAME "run 1: sanitizer report in the log"
 why=$(probe_check "$T/run1.mkv" --frames "$(ffprobe_count_frames "$T/run1.mkv")" --tol 1 --no-count) \
   || fail $NAME "run 1's file output: $why"
