@@ -329,4 +329,7 @@ kill -TERM "$p3" "$p4"
 wait_rc "$p3"
 wait_rc "$p4"
 note "amqps: unknown CA refused (system CAs and another --amqp-ca), the broker's CA and --no-amqp-verify connect"
+if grep -l -E 'runtime error|AddressSanitizer|LeakSanitizer' "$T"/*.log "$T"/*.txt >"$T/san.txt"; then
+  fail $NAME "sanitizer report in $(xargs -n1 basename <"$T/san.txt" | tr '\n' ' ')"
+fi
 pass $NAME

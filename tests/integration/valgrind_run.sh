@@ -16,9 +16,9 @@ NAME=valgrind_run
 need valgrind curl
 tc_tmpdir
 TC=$(tc_bin)
-if nm -an "$TC" 2>/dev/null | grep -q __asan_init; then
-  TC=${TALKCAST_PLAIN_BIN:-$TC_ROOT/build/talkcast}
-  [ -x "$TC" ] || fail $NAME "$TALKCAST_BIN is a sanitizer build and no plain build is at $TC (set TALKCAST_PLAIN_BIN)"
+if nm -an "$TC" 2>/dev/null | grep __asan_init >/dev/null; then
+  TC=${TC_PLAIN_BIN:-$TC_ROOT/build/talkcast}
+  [ -x "$TC" ] || fail $NAME "$TALKCAST_BIN is a sanitizer build and no plain build is at $TC (set TC_PLAIN_BIN)"
   note "sanitizer build under test; valgrind runs the plain one, $TC"
 fi
 PHOTO=${TC_PHOTO:-$TC_ROOT/../shared/avatars/astronaut.png}
