@@ -81,7 +81,7 @@ fi
 
 # RSS: from the first sample with 1000 dead-lettered to the end of the run
 read -r rss0 rss1 d0 d1 < <(awk '$3 >= 1000 && !a { a = $2; da = $3 } { z = $2; dz = $3 } END { print a, z, da, dz }' <(head -n "$n_rss" "$T/rss.txt"))
-[ -n "$rss0" ] && [ -n "$rss1" ] || fail $NAME "no RSS samples: $(head -n 3 "$T/rss.txt")"
+{ [ -n "$rss0" ] && [ -n "$rss1" ]; } || fail $NAME "no RSS samples: $(head -n 3 "$T/rss.txt")"
 peak=$(head -n "$n_rss" "$T/rss.txt" | awk 'm < $2 { m = $2 } END { print m }')
 note "RSS ${rss0} kB at $d0 dead-lettered, ${rss1} kB at $d1 (peak ${peak} kB): $((rss1 - rss0)) kB, bound $RSS_BOUND_KB kB"
 [ $((rss1 - rss0)) -lt "$RSS_BOUND_KB" ] || fail $NAME "RSS grew by $((rss1 - rss0)) kB (bound $RSS_BOUND_KB kB)"
