@@ -86,6 +86,8 @@ static const counter_def station_counters[] = {
     { "talkcast_frames_late_total", "ticks that started after their deadline", ST(engine.late), 0 },
     { "talkcast_frames_dropped_total", "pictures repeated instead of rendered fresh", ST(engine.dropped), 0 },
     { "talkcast_frames_replayed_total", "idle frames sent from the loop encoded at start-up", ST(engine.replayed), 0 },
+    { "talkcast_encoder_suspends_total", "times x264 was closed on a long idle stretch (--idle-close)",
+      ST(engine.encoder_suspends), 0 },
     { "talkcast_audio_samples_total", "audio samples on the timeline", ST(engine.samples), 0 },
     { "talkcast_speech_samples_total", "audio samples of speech on the timeline", ST(engine.speech_samples), 0 },
     { "talkcast_pipeline_transitions_total", "state changes of the speech pipeline", ST(pipe.transitions), 1 },

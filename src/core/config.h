@@ -46,6 +46,7 @@ typedef struct tc_config {
     double keyint;            /* seconds between keyframes */
     int encoder_threads;      /* x264 threads per stream; 0 = auto */
     int idle_replay;          /* bool: replay a pre-encoded idle loop */
+    double idle_close;        /* seconds on the idle loop before x264 is closed; 0 = never */
     int huge_pages;           /* bool: let x264 back its frames with transparent huge pages */
     int64_t audio_bitrate;    /* bits/s */
     /* outputs */

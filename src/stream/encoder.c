@@ -1,5 +1,11 @@
 /* encoder.c — libx264 + AAC in-process. Audio is re-chunked through an
- * AVAudioFifo sized at create time; all frames are allocated once. */
+ * AVAudioFifo sized at create time; all frames are allocated once.
+ *
+ * x264 can be closed while nothing needs it (tc_encoder_suspend_video: the
+ * engine does so while it replays its idle loop) and is opened again by the
+ * next picture. Its stream headers are kept in a parameter-only codec
+ * context made at create time, so outputs and the idle builder always see
+ * the same headers, and a reopened x264 must write exactly those. */
 #include "stream/encoder.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -20,6 +26,8 @@ static const tc_log_ctx log_ctx = { "encoder", NULL };
 
 struct tc_encoder {
     AVCodecContext *venc, *aenc;
+    AVCodecContext *vpar;  /* never opened: the video stream's parameters and headers */
+    tc_encoder_config cfg; /* to reopen x264 (strings owned: preset, tune, params) */
     AVFrame *aframe;       /* reused AAC input frame of frame_size samples */
     AVAudioFifo *fifo;
     AVPacket *pkt;         /* reused output packet */
@@ -77,6 +85,7 @@ int tc_encoder_check_params(const char *params, char *err, size_t errlen)
 static int open_video(tc_encoder *e, const tc_encoder_config *cfg)
 {
     char perr[256];
+    e->venc = NULL;
     if (tc_encoder_check_params(cfg->params, perr, sizeof perr) < 0) {
         tc_log(&log_ctx, TC_LOG_ERROR, "%s", perr);
         return TC_ERR_INVAL;
@@ -166,6 +175,29 @@ static int open_audio(tc_encoder *e, const tc_encoder_config *cfg)
     return e->fifo ? TC_OK : TC_ERR_NOMEM;
 }
 
+/* The parameter-only twin of the open x264 context (headers included). */
+static int keep_params(tc_encoder *e)
+{
+    AVCodecParameters *par = avcodec_parameters_alloc();
+    if (!par || !(e->vpar = avcodec_alloc_context3(e->venc->codec))) {
+        avcodec_parameters_free(&par);
+        return TC_ERR_NOMEM;
+    }
+    int r = avcodec_parameters_from_context(par, e->venc);
+    if (r >= 0) r = avcodec_parameters_to_context(e->vpar, par);
+    avcodec_parameters_free(&par);
+    if (r < 0) return tc_err_from_av(r);
+    e->vpar->time_base = e->venc->time_base;
+    e->vpar->framerate = e->venc->framerate;
+    e->vpar->flags = e->venc->flags;
+    return TC_OK;
+}
+
+static char *dup_opt(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
 int tc_encoder_create(tc_encoder **out, const tc_encoder_config *cfg,
                       tc_encoder_sink sink, void *opaque)
 {
@@ -174,9 +206,15 @@ int tc_encoder_create(tc_encoder **out, const tc_encoder_config *cfg,
     if (!e) return TC_ERR_NOMEM;
     e->sink = sink;
     e->opaque = opaque;
+    e->cfg = *cfg;
+    e->cfg.preset = dup_opt(cfg->preset);
+    e->cfg.tune = dup_opt(cfg->tune);
+    e->cfg.params = dup_opt(cfg->params);
     int r = TC_ERR_NOMEM;
+    if ((cfg->preset && !e->cfg.preset) || (cfg->tune && !e->cfg.tune) || (cfg->params && !e->cfg.params)) goto fail;
     if (!(e->pkt = av_packet_alloc())) goto fail;
-    if ((r = open_video(e, cfg)) < 0) goto fail;
+    if ((r = open_video(e, &e->cfg)) < 0) goto fail;
+    if ((r = keep_params(e)) < 0) goto fail;
     if ((r = open_audio(e, cfg)) < 0) goto fail;
     *out = e;
     return TC_OK;
@@ -189,6 +227,10 @@ void tc_encoder_destroy(tc_encoder *e)
 {
     if (!e) return;
     avcodec_free_context(&e->venc);
+    avcodec_free_context(&e->vpar);
+    free((char *)e->cfg.preset);
+    free((char *)e->cfg.tune);
+    free((char *)e->cfg.params);
     avcodec_free_context(&e->aenc);
     av_frame_free(&e->aframe);
     if (e->fifo) av_audio_fifo_free(e->fifo);
@@ -213,8 +255,44 @@ static int drain(tc_encoder *e, AVCodecContext *c, int stream)
     }
 }
 
+int tc_encoder_suspend_video(tc_encoder *e)
+{
+    if (!e->venc) return TC_OK;
+    /* zero-latency x264 holds no frames back; drain anyway, so that
+     * nothing it has encoded is lost */
+    int r = avcodec_send_frame(e->venc, NULL);
+    if (r >= 0) r = drain(e, e->venc, 0);
+    else r = tc_err_from_av(r);
+    avcodec_free_context(&e->venc);
+    e->idr_pending = 0; /* the reopened x264 starts with an IDR */
+    return r;
+}
+
+int tc_encoder_video_suspended(const tc_encoder *e)
+{
+    return e->venc == NULL;
+}
+
+static int reopen_video(tc_encoder *e)
+{
+    int r = open_video(e, &e->cfg);
+    if (r < 0) return r;
+    if (e->venc->extradata_size != e->vpar->extradata_size ||
+        memcmp(e->venc->extradata, e->vpar->extradata, (size_t)e->vpar->extradata_size)) {
+        tc_log(&log_ctx, TC_LOG_ERROR, "x264 reopened with other stream headers; the stream cannot go on");
+        avcodec_free_context(&e->venc);
+        return TC_ERR_FORMAT;
+    }
+    atomic_store(&e->want_key, 0); /* its first frame is an IDR */
+    return TC_OK;
+}
+
 int tc_encoder_video(tc_encoder *e, AVFrame *frame, int64_t n)
 {
+    if (!e->venc) {
+        int r = reopen_video(e);
+        if (r < 0) return r;
+    }
     frame->pts = n;
     frame->pict_type = AV_PICTURE_TYPE_NONE;
     /* x264 may write a requested IDR as a plain I frame (too close to its
@@ -265,11 +343,12 @@ int tc_encoder_flush(tc_encoder *e)
     if (left > 0 && (r = encode_audio_frame(e, left)) < 0) return r;
     avcodec_send_frame(e->aenc, NULL);
     if ((r = drain(e, e->aenc, 1)) < 0) return r;
+    if (!e->venc) return TC_OK; /* suspended: nothing held back */
     avcodec_send_frame(e->venc, NULL);
     return drain(e, e->venc, 0);
 }
 
 void tc_encoder_request_keyframe(tc_encoder *e) { atomic_store(&e->want_key, 1); }
 
-const AVCodecContext *tc_encoder_video_ctx(const tc_encoder *e) { return e->venc; }
+const AVCodecContext *tc_encoder_video_ctx(const tc_encoder *e) { return e->vpar; }
 const AVCodecContext *tc_encoder_audio_ctx(const tc_encoder *e) { return e->aenc; }

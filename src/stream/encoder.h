@@ -52,13 +52,23 @@ int tc_encoder_audio(tc_encoder *e, const float *const *planes, int nb);
 /* Encode what is left (a short last audio frame) and drain both encoders. */
 int tc_encoder_flush(tc_encoder *e);
 
+/* Close x264 while no picture needs encoding (e.g. while a pre-encoded
+ * idle loop is on air): its buffers, some 20 MB at 720p, go back to the
+ * system. Whatever it still held is drained to the sink first. The next
+ * tc_encoder_video opens it again (a few ms) with the same settings and
+ * headers; its first frame is an IDR. */
+int tc_encoder_suspend_video(tc_encoder *e);
+int tc_encoder_video_suspended(const tc_encoder *e);
+
 /* Make the next video frame an IDR frame (a new viewer or a reconnected
  * output can start decoding there); should x264 write it as a plain I
  * frame, the frames after it are asked for until an IDR is out.
  * Thread-safe. */
 void tc_encoder_request_keyframe(tc_encoder *e);
 
-/* Codec contexts, for outputs to copy parameters and time bases from. */
+/* Codec contexts, for outputs to copy parameters and time bases from. The
+ * video one holds parameters only (it stays the same while x264 is
+ * suspended); neither may be used to encode. */
 const AVCodecContext *tc_encoder_video_ctx(const tc_encoder *e);
 const AVCodecContext *tc_encoder_audio_ctx(const tc_encoder *e);
 

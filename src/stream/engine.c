@@ -94,6 +94,11 @@ struct tc_engine {
     int64_t var_start, face_delta;
     uint32_t rng;
 
+    /* encoder thread: replayed frames in a row; x264 is closed after
+     * suspend_after of them (and opened again by the next live frame) */
+    int64_t replay_run, suspend_after;
+    atomic_llong x264_suspends;
+
     atomic_llong frames, late, dropped, samples, speech_samples, seg_done, seg_interrupted, replayed;
     atomic_llong last_tick_ns;  /* tc_now_ns() when the last tick completed; 0 before */
     atomic_int queued_segments;
@@ -450,6 +455,16 @@ static void want_key(void *opaque)
     atomic_store(&e->key_wanted, 1);
 }
 
+/* A long idle stretch on the loop: x264's buffers (about 20 MB at 720p)
+ * go back to the system until speech needs it again. */
+static void suspend_x264(tc_engine *e)
+{
+    if (tc_encoder_suspend_video(e->enc) < 0) return; /* the next live frame reports it */
+    malloc_trim(0);
+    atomic_fetch_add(&e->x264_suspends, 1);
+    tc_log(&log_ctx, TC_LOG_DEBUG, "x264 closed after %lld replayed frames", (long long)e->replay_run);
+}
+
 static void *encoder_thread(void *arg)
 {
     tc_engine *e = arg;
@@ -467,9 +482,15 @@ static void *encoder_thread(void *arg)
             if (it->replay->data) {
                 it->replay->pts = it->replay->dts = it->n;
                 fan_out(e, 0, it->replay);
+                if (++e->replay_run == e->suspend_after) suspend_x264(e);
             } else {
+                e->replay_run = 0;
                 if (it->force_key) tc_encoder_request_keyframe(e->enc); /* after replayed packets */
+                int64_t t0 = tc_encoder_video_suspended(e->enc) ? tc_now_ns() : 0;
                 r = tc_encoder_video(e->enc, e->last_pic, it->n);
+                if (t0 && r >= 0)
+                    tc_log(&log_ctx, TC_LOG_DEBUG, "x264 opened again for frame %lld in %.1f ms", (long long)it->n,
+                           (double)(tc_now_ns() - t0) / 1e6);
             }
             if (r >= 0) r = tc_encoder_audio(e->enc, (const float *const *)it->audio, it->nb);
             if (r < 0) {
@@ -517,6 +538,8 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
     pthread_mutex_init(&e->idle_lock, NULL);
     pthread_cond_init(&e->idle_cond, NULL);
     e->rng = 0x9e3779b9u;
+    e->suspend_after = cfg->idle_close > 0 ? (int64_t)(cfg->idle_close * cfg->fps_num / cfg->fps_den + 0.5) : -1;
+    if (e->suspend_after == 0) e->suspend_after = 1;
 
     tc_encoder_config ec = {
         cfg->width, cfg->height, cfg->pix_fmt, cfg->fps_num, cfg->fps_den,
@@ -709,6 +732,7 @@ void tc_engine_get_stats(tc_engine *e, tc_engine_stats *st)
     st->frames = atomic_load(&e->frames);
     st->last_tick_ns = atomic_load(&e->last_tick_ns);
     st->replayed = atomic_load(&e->replayed);
+    st->encoder_suspends = atomic_load(&e->x264_suspends);
     st->idle_loop_bytes = atomic_load(&e->idle_bytes);
     st->late = atomic_load(&e->late);
     st->dropped = atomic_load(&e->dropped);

@@ -41,6 +41,7 @@ typedef struct tc_engine_config {
     int encoder_threads;      /* x264 threads; 0 = auto */
     int idle_replay;          /* 1: replay a pre-encoded idle loop while nothing is said (idle.h) */
     const char *x264_params;  /* x264 options over the preset ("key=value:…"), or NULL/"" */
+    double idle_close;        /* close x264 after this many seconds on the idle loop; 0 = never */
 } tc_engine_config;
 
 /* What happened to a segment, reported once from the engine thread. */
@@ -80,6 +81,7 @@ typedef struct tc_engine_stats {
     int64_t last_tick_ns;     /* tc_now_ns() of the last completed tick; 0 before the first */
     int64_t replayed;         /* frames sent from the pre-encoded idle loop (not rendered or encoded) */
     int64_t idle_loop_bytes;  /* size of that loop's packets; 0 = none (yet) */
+    int64_t encoder_suspends; /* times x264 was closed on a long idle stretch (idle_close) */
 } tc_engine_stats;
 
 typedef struct tc_engine tc_engine;

@@ -10,6 +10,8 @@
 #   - no glitch: the largest frame-to-frame change in each band of the
 #     picture is no larger than in the same run rendered all live
 #     (--no-idle-replay), within a small margin.
+# The replay run closes x264 after half a second on the loop (--idle-close),
+# so each message also opens it again: same headers, an IDR first, no gap.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -20,13 +22,15 @@ TC=$(tc_bin)
 rmq_start
 
 replayed() { metric <(curl -s -m 5 "http://127.0.0.1:$1/metrics") "talkcast_frames_replayed_total{stream=\"$2\"}"; }
+suspends() { metric <(curl -s -m 5 "http://127.0.0.1:$1/metrics") "talkcast_encoder_suspends_total{stream=\"$2\"}"; }
 
-# run MODE FLAG BASE: one recording with three messages, each sent once the stream
+# run MODE BASE FLAGS...: one recording with three messages, each sent once the stream
 # replays its loop again (or, live, after the same pauses)
 run() {
-  local mode=$1 flag=$2 base=$3 q=q$1 tc port r0 i
+  local mode=$1 base=$2 q=q$1 tc port r0 i
+  shift 2
   bg "$TC" run -o "$T/$mode.mkv" --amqp-url "$AMQP_URL" --queue "$q" --stream-name "$mode" --width 1280 --height 720 \
-    --seed 7 "$flag" 2>"$T/$mode.log"
+    --seed 7 "$@" --log-level debug 2>"$T/$mode.log"
   tc=$LAST_PID
   port=$(metrics_port "$T/$mode.log") || fail $NAME "$mode: no metrics port"
   wait_queue "$q" || fail $NAME "$mode: queue not declared"
@@ -39,6 +43,7 @@ run() {
         sleep 0.1
       done
       [ "$(replayed "$port" "$mode")" != "$r0" ] || fail $NAME "the loop did not play again before message $i"
+      sleep 0.7 # x264 is closed after 0.5 s on the loop
     else
       sleep 3
     fi
@@ -48,14 +53,19 @@ run() {
   done
   sleep 5
   REPLAYED=$(replayed "$port" "$mode")
+  SUSPENDS=$(suspends "$port" "$mode")
   kill -TERM "$tc"
   wait_rc "$tc"
   [ "$RC" = 0 ] || fail $NAME "$mode: talkcast exited $RC"
 }
 
-run replay --idle-replay 0
+run replay 0 --idle-replay --idle-close 0.5
 n_replayed=$REPLAYED
-run live --no-idle-replay 3
+[ "$SUSPENDS" -ge 3 ] || fail $NAME "x264 was closed $SUSPENDS times on the loop, want one before each message"
+reopened=$(grep -c 'x264 opened again' "$T/replay.log" || true)
+[ "$reopened" -ge 3 ] || fail $NAME "x264 was opened again $reopened times, want one for each message"
+note "x264 closed $SUSPENDS times on the loop, opened again $reopened times: $(grep -o 'opened again for frame [0-9]* in [0-9.]* ms' "$T/replay.log" | sed 's/.* in //' | tr '\n' ' ')"
+run live 3 --no-idle-replay
 [ "$REPLAYED" = 0 ] || fail $NAME "--no-idle-replay replayed $REPLAYED frames"
 
 frames=$(grep -o 'frames=[0-9]*' "$T/replay.log" | tail -n 1 | cut -d= -f2)
