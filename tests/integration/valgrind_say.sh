@@ -59,7 +59,7 @@ vg() {
 
 text="Hello there. Nice to see you, how are you today?"
 vg wav say "$text" -o "$T/s.wav" --phonemes "$T/s.tsv"
-vg vector say "$text" -o "$T/v.mp4" --width 640 --height 360
+vg vector say "$text" -o "$T/v.mp4" --width 320 --height 180
 vg photo say "$text" -o "$T/p.mp4" --width 320 --height 180 --avatar "$PHOTO" \
   --landmarks "$TC_ROOT/assets/avatars/astronaut.landmarks.json"
 vg video say "Hello there." -o "$T/l.mkv" --width 320 --height 180 --avatar "$T/loop.mp4"
