@@ -14,7 +14,7 @@
  * libavformat recognises (WAV, MP3, Ogg/Opus, …). On success *pcm is
  * malloc'ed (the caller frees it) with *n > 0 samples; TC_ERR_FORMAT when
  * the body is not audio. */
-int tc_tts_http_decode(const unsigned char *data, size_t len, const char *content_type, const char *format, int rate,
-                       float **pcm, int64_t *n);
+int tc_tts_http_decode(const unsigned char *data, size_t len, const char *content_type,
+                       const char *format, int rate, float **pcm, int64_t *n);
 
 #endif

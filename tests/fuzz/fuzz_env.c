@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) abort();                                                                         \
+    } while (0)
 
 static FILE *devnull;
 
@@ -36,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(c.sample_rate == 44100 || c.sample_rate == 48000);
         CHECK(c.channels == 1 || c.channels == 2);
         CHECK(c.outputs ? !c.outputs[c.n_outputs] : c.n_outputs == 0);
-        for (size_t i = 0; i < c.n_outputs; i++) CHECK(c.outputs[i][0]);
+        for (size_t i = 0; i < c.n_outputs; i++)
+            CHECK(c.outputs[i][0]);
         char verr[512];
         (void)tc_config_validate(&c, verr, sizeof verr);
         tc_config_dump(&c, devnull);

@@ -18,13 +18,16 @@
 
 #include <libavutil/log.h>
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) abort();                                                                         \
+    } while (0)
 
 /* the astronaut portrait's size, fitted into a small 16:9 frame */
 #define SRC_W 512
 #define SRC_H 512
-#define W 128
-#define H 72
+#define W     128
+#define H     72
 
 static char path[64];
 static int fd = -1;
@@ -38,7 +41,8 @@ static AVFrame *frame(void)
     f->height = H;
     f->format = AV_PIX_FMT_YUV420P;
     CHECK(av_frame_get_buffer(f, 0) == 0);
-    for (int p = 0; p < 3; p++) memset(f->data[p], 0x80, (size_t)f->linesize[p] * (p ? H / 2 : H));
+    for (int p = 0; p < 3; p++)
+        memset(f->data[p], 0x80, (size_t)f->linesize[p] * (p ? H / 2 : H));
     return f;
 }
 
@@ -74,8 +78,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fd < 0) init();
     CHECK(ftruncate(fd, 0) == 0);
     CHECK(pwrite(fd, data, size, 0) == (ssize_t)size);
-    tc_face_config cfg = { .width = W, .height = H, .pix_fmt = AV_PIX_FMT_YUV420P, .fps_num = 30, .fps_den = 1,
-                           .fit = size & 1 ? TC_FACE_FIT_CROP : TC_FACE_FIT_PAD };
+    tc_face_config cfg = {.width = W,
+                          .height = H,
+                          .pix_fmt = AV_PIX_FMT_YUV420P,
+                          .fps_num = 30,
+                          .fps_den = 1,
+                          .fit = size & 1 ? TC_FACE_FIT_CROP : TC_FACE_FIT_PAD};
     tc_face_landmarks *lm = NULL;
     int n = -1;
     int r = tc_face_landmarks_load(path, SRC_W, SRC_H, &cfg, &lm, &n);
@@ -88,12 +96,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * the frame; the rectangles below are clipped) */
     double s, ox, oy;
     tc_face_fit_geometry(SRC_W, SRC_H, &cfg, &s, &ox, &oy);
-#define ON_PICTURE(x, y) \
-    (isfinite(x) && isfinite(y) && (x) >= ox && (x) <= ox + SRC_W * s && (y) >= oy && (y) <= oy + SRC_H * s)
+#define ON_PICTURE(x, y)                                                                           \
+    (isfinite(x) && isfinite(y) && (x) >= ox && (x) <= ox + SRC_W * s && (y) >= oy &&              \
+     (y) <= oy + SRC_H * s)
     for (int i = 0; i < n; i++) {
         const tc_face_landmarks *l = &lm[i];
-        for (int k = 0; k < TC_LM_COUNT; k++) CHECK(ON_PICTURE(l->x[k], l->y[k]));
-        for (int e = 0; l->has_eyes && e < 2; e++) CHECK(ON_PICTURE(l->eye_x[e], l->eye_y[e]));
+        for (int k = 0; k < TC_LM_COUNT; k++)
+            CHECK(ON_PICTURE(l->x[k], l->y[k]));
+        for (int e = 0; l->has_eyes && e < 2; e++)
+            CHECK(ON_PICTURE(l->eye_x[e], l->eye_y[e]));
     }
     /* what photo_init and photo_render do with the first set */
     int rect[4], eye[2][4];
@@ -104,10 +115,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_rect(eye[e]);
     }
     if (rect[2] >= 4 && rect[3] >= 4) {
-        tc_mouth m = { .open = 1, .width = 0.5f, .round = 0.5f, .press = 0, .teeth = 1 };
+        tc_mouth m = {.open = 1, .width = 0.5f, .round = 0.5f, .press = 0, .teeth = 1};
         int q[5];
         tc_face_mouth_quantise(&m, q);
-        for (int e = 0; e < 2; e++) tc_face_warp_eye(base, dst, &lm[0], e, eye[e], 0.75);
+        for (int e = 0; e < 2; e++)
+            tc_face_warp_eye(base, dst, &lm[0], e, eye[e], 0.75);
         tc_face_warp_mouth(base, dst, &lm[0], rect, q);
     }
     free(lm);

@@ -13,7 +13,10 @@
 
 #include <json-c/json.h>
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) abort();                                                                         \
+    } while (0)
 
 /* Strict UTF-8, written apart from msg.c's so a shared mistake is unlikely;
  * returns the number of characters, or -1. */
@@ -23,11 +26,22 @@ static long utf8_count(const char *s)
     long n = 0;
     while (*p) {
         unsigned c = *p, cp, len;
-        if (c < 0x80) { p++; n++; continue; }
-        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-        else return -1;
+        if (c < 0x80) {
+            p++;
+            n++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else
+            return -1;
         for (unsigned k = 1; k < len; k++) {
             if ((p[k] & 0xC0) != 0x80) return -1;
             cp = (cp << 6) | (p[k] & 0x3F);
@@ -82,7 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(m.text && !m.arg && m.command == TC_CMD_NONE);
         check_string(m.text, TC_MSG_MAX_TEXT);
         size_t tl = strlen(m.text);
-        CHECK(tl > 0 && !isspace((unsigned char)m.text[0]) && !isspace((unsigned char)m.text[tl - 1]));
+        CHECK(tl > 0 && !isspace((unsigned char)m.text[0]) &&
+              !isspace((unsigned char)m.text[tl - 1]));
         check_string(m.voice, 64);
         CHECK(m.rate == 0 || (m.rate >= 80 && m.rate <= 450));
         CHECK(m.pitch >= -1 && m.pitch <= 100);

@@ -18,7 +18,10 @@
 
 #include <libavutil/log.h>
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) abort();                                                                         \
+    } while (0)
 
 #define W 32
 #define H 24
@@ -50,7 +53,8 @@ static void copy(const char *from, const char *to)
     static char buf[1 << 16];
     int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CHECK(in >= 0 && out >= 0);
-    for (ssize_t n; (n = read(in, buf, sizeof buf)) > 0;) CHECK(write(out, buf, (size_t)n) == n);
+    for (ssize_t n; (n = read(in, buf, sizeof buf)) > 0;)
+        CHECK(write(out, buf, (size_t)n) == n);
     close(in);
     close(out);
 }
@@ -88,15 +92,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(fd >= 0);
     CHECK(write(fd, data, size) == (ssize_t)size);
     close(fd);
-    tc_face_config cfg = { .width = W, .height = H, .pix_fmt = AV_PIX_FMT_YUV420P, .fps_num = 30, .fps_den = 1,
-                           .fit = size & 1 ? TC_FACE_FIT_CROP : TC_FACE_FIT_PAD, .path = manifest, .seed = 7 };
+    tc_face_config cfg = {.width = W,
+                          .height = H,
+                          .pix_fmt = AV_PIX_FMT_YUV420P,
+                          .fps_num = 30,
+                          .fps_den = 1,
+                          .fit = size & 1 ? TC_FACE_FIT_CROP : TC_FACE_FIT_PAD,
+                          .path = manifest,
+                          .seed = 7};
     tc_face *f = NULL;
     int r = tc_face_create(&f, "sprite", &cfg);
     if (r < 0) {
         CHECK(!f);
         return 0;
     }
-    static const tc_mouth mouths[] = { { 0, 0, 0, 0, 0 }, { 0.9f, 0.3f, 0, 0, 0.3f }, { 0.25f, 0, 1, 0, 0 } };
+    static const tc_mouth mouths[] = {
+        {0, 0, 0, 0, 0}, {0.9f, 0.3f, 0, 0, 0.3f}, {0.25f, 0, 1, 0, 0}};
     AVFrame *out = av_frame_alloc();
     CHECK(out);
     for (int i = 0; i < 4; i++) {

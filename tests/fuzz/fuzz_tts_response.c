@@ -15,11 +15,20 @@
 #include <libavutil/log.h>
 #include <libavutil/mathematics.h>
 
-#define CHECK(c) do { if (!(c)) abort(); } while (0)
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) abort();                                                                         \
+    } while (0)
 
-static const char *const formats[] = { "wav", "pcm", "mp3", "opus" };
-static const char *const types[] = { "", "audio/wav", "audio/mpeg", "audio/ogg", "application/json",
-                                     "audio/pcm", "text/html", "application/octet-stream" };
+static const char *const formats[] = {"wav", "pcm", "mp3", "opus"};
+static const char *const types[] = {"",
+                                    "audio/wav",
+                                    "audio/mpeg",
+                                    "audio/ogg",
+                                    "application/json",
+                                    "audio/pcm",
+                                    "text/html",
+                                    "application/octet-stream"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,9 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(!pcm);
     } else {
         CHECK(r == TC_OK && pcm && n > 0);
-        for (int64_t i = 0; i < n; i++) CHECK(isfinite(pcm[i]));
-        int raw = !strcmp(format, "pcm") && (size < 4 || memcmp(body, "RIFF", 4) != 0) && !strstr(type, "wav") &&
-                  !strstr(type, "mpeg") && !strstr(type, "ogg");
+        for (int64_t i = 0; i < n; i++)
+            CHECK(isfinite(pcm[i]));
+        int raw = !strcmp(format, "pcm") && (size < 4 || memcmp(body, "RIFF", 4) != 0) &&
+                  !strstr(type, "wav") && !strstr(type, "mpeg") && !strstr(type, "ogg");
         if (raw) CHECK(n == av_rescale_rnd((int64_t)(size / 2), rate, 24000, AV_ROUND_NEAR_INF));
         free(pcm);
     }

@@ -69,7 +69,8 @@ static void test_not_audio(void **state)
     unsigned char *b = corpus("json-error", &len);
     float *pcm = NULL;
     int64_t n = 0;
-    assert_int_equal(tc_tts_http_decode(b, len, "application/json", "wav", 48000, &pcm, &n), TC_ERR_FORMAT);
+    assert_int_equal(tc_tts_http_decode(b, len, "application/json", "wav", 48000, &pcm, &n),
+                     TC_ERR_FORMAT);
     assert_null(pcm);
     assert_int_equal(tc_tts_http_decode(NULL, 0, "", "wav", 48000, &pcm, &n), TC_ERR_FORMAT);
     assert_int_equal(tc_tts_http_decode(NULL, 0, "", "pcm", 48000, &pcm, &n), TC_ERR_FORMAT);
@@ -89,7 +90,8 @@ static void test_mp3_channels_change(void **state)
     unsigned char *b = corpus("regress-mp3-mono-stereo", &len);
     float *pcm = NULL;
     int64_t n = 0;
-    assert_int_equal(tc_tts_http_decode(b, len, "audio/mpeg", "mp3", 48000, &pcm, &n), TC_ERR_FORMAT);
+    assert_int_equal(tc_tts_http_decode(b, len, "audio/mpeg", "mp3", 48000, &pcm, &n),
+                     TC_ERR_FORMAT);
     assert_null(pcm);
     free(b);
 }
