@@ -779,8 +779,9 @@ void tc_config_print_example(FILE *f)
     }
 }
 
-/* Output URLs are the only values that can carry secrets today (a password
- * in userinfo, an RTMP stream key); they are masked like in the logs. */
+/* Besides the secret options, URLs can carry secrets (a password in
+ * userinfo, an RTMP stream key): outputs and any other URL-valued string
+ * (the TTS server's) are masked like in the logs. */
 char *tc_outfmt_mask_url(const char *url);
 
 void tc_config_dump(const tc_config *c, FILE *f)
@@ -810,7 +811,13 @@ void tc_config_dump(const tc_config *c, FILE *f)
             if (enum_as_string(o)) fprintf(f, "%s", *(char *const *)(base + o->offset));
             else fprintf(f, "%s", o->choices[*(const int *)(base + o->offset)]);
             break;
-        case TC_OPT_STRING: fprintf(f, "%s", *(char *const *)(base + o->offset)); break;
+        case TC_OPT_STRING: {
+            const char *v = *(char *const *)(base + o->offset);
+            char *m = strstr(v, "://") ? tc_outfmt_mask_url(v) : NULL;
+            fprintf(f, "%s", m ? m : strstr(v, "://") ? "***" : v);
+            free(m);
+            break;
+        }
         case TC_OPT_LIST:
             for (size_t k = 0; k < c->n_outputs; k++) {
                 char *m = tc_outfmt_mask_url(c->outputs[k]);

@@ -5,7 +5,8 @@
 #      RTMP stream key are absent from a `run --log-level debug` log (the key
 #      is really sent to a fake HTTP TTS that fails, so error paths log),
 #      from /metrics /healthz /readyz, from the events, from `config check`
-#      (secrets from the CLI, the environment and a .env file), `--help`,
+#      (secrets from the CLI, the environment and a .env file; a password in
+#      the TTS URL), `--help`,
 #      `run --help`, `config example` and configuration errors;
 #   2. /metrics listens on loopback by default: `config check` says
 #      127.0.0.1:9464, and a `run` with the default (in a network namespace
@@ -103,7 +104,8 @@ printf 'TALKCAST_TTS_API_KEY=%s\nTALKCAST_AMQP_URL=%s\n' "$KEY" "$URL" >"$T/sec.
 TALKCAST_ENV_FILE=$T/sec.env "$TC" config check >"$T/cc-envfile.txt" 2>&1 || true
 TALKCAST_TTS_API_KEY=$KEY TALKCAST_AMQP_URL=$URL TALKCAST_OUTPUTS="rtmp://h/live/$SKEY" \
   "$TC" config check >"$T/cc-env.txt" 2>&1 || true
-"$TC" config check --tts-api-key "$KEY" --amqp-url "$URL" -o "rtmp://h/live/$SKEY" >"$T/cc-cli.txt" 2>&1 || true
+"$TC" config check --tts-api-key "$KEY" --amqp-url "$URL" -o "rtmp://h/live/$SKEY" \
+  --tts-url "http://ttsuser:$PW@h/v1" >"$T/cc-cli.txt" 2>&1 || true
 "$TC" config check --amqp-url "amqp://secuser:$PW@h:notaport/" >"$T/cc-badurl.txt" 2>&1 || true
 "$TC" run --amqp-url "amqp://secuser:$PW@h:notaport/" -o "$T/x.mkv" >"$T/run-badurl.txt" 2>&1 || true
 "$TC" run --tts-api-key "$KEY" --amqp-url "$URL" -o "rtmp://h/live/$SKEY" --width 321 >"$T/run-badopt.txt" 2>&1 || true
@@ -118,6 +120,7 @@ for f in cc-envfile cc-env cc-cli; do
   grep -q '^TALKCAST_AMQP_URL=\*\*\*$' "$T/$f.txt" || fail $NAME "$f: the AMQP URL is not shown masked: $(grep AMQP_URL "$T/$f.txt")"
   grep -q '^TALKCAST_TTS_API_KEY=\*\*\*$' "$T/$f.txt" || fail $NAME "$f: the API key is not shown masked"
 done
+grep -qx 'TALKCAST_TTS_URL=http://ttsuser:\*\*\*@h/v1' "$T/cc-cli.txt" || fail $NAME "the TTS URL is not shown masked: $(grep TTS_URL "$T/cc-cli.txt")"
 grep -q 'bad AMQP URL' "$T/cc-badurl.txt" || fail $NAME "no error for a bad AMQP URL: $(head -c 200 "$T/cc-badurl.txt")"
 grep -q 'width' "$T/run-badopt.txt" || fail $NAME "no error for an odd width: $(head -c 200 "$T/run-badopt.txt")"
 note "secrets absent from the debug log, /metrics /healthz /readyz, events, config check (CLI, env, .env), help texts and errors"
