@@ -39,7 +39,7 @@ typedef struct tc_config {
     /* encoder */
     char *x264_preset;        /* default "veryfast" */
     char *x264_tune;          /* default "zerolatency"; "" for none */
-    char *x264_params;        /* x264 options over the preset, "key=value:…"; "" for none */
+    char *x264_params;        /* x264 options over the preset, "key=value:…"; default "subme=0"; "" for none */
     int64_t video_bitrate;    /* bits/s, accepts k/M suffixes */
     int64_t video_maxrate;    /* 0 = same as bitrate */
     int64_t video_bufsize;    /* 0 = 2 x maxrate */
