@@ -21,7 +21,7 @@ need ffmpeg ffprobe nginx curl mount umount
 [ "$(id -u)" = 0 ] || fail $NAME "needs root to mount a tmpfs"
 tc_tmpdir
 # Unmount before lib.sh's cleanup removes $T (chained in front of it).
-trap 'umount -l "$T/small" 2>/dev/null; _tc_cleanup $?' EXIT
+trap '_rc=$?; umount -l "$T/small" 2>/dev/null; _tc_cleanup $_rc' EXIT
 mkdir "$T/small"
 mount -t tmpfs -o size=2m tmpfs "$T/small" || fail $NAME "cannot mount a tmpfs"
 TC=$(tc_bin)
