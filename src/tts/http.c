@@ -168,6 +168,14 @@ static int mem_read(void *opaque, uint8_t *buf, int size)
     return (int)n;
 }
 
+/* Speech comes at 8-48 kHz. A header claiming a rate far below is broken
+ * or hostile: at 1 Hz a 2 KB WAV resampled to 48 million samples. Nor may
+ * one body decode to more than the 64 MiB body limit holds as 24 kHz PCM
+ * (about 23 minutes) — compressed audio could otherwise claim far more. */
+#define MIN_IN_RATE 4000
+#define MAX_IN_RATE 768000
+#define MAX_SECONDS 1800
+
 /* Decode an audio file held in memory into mono float at `rate`. */
 static int decode_audio(const unsigned char *data, size_t len, int rate, float **pcm, int64_t *n)
 {
@@ -195,6 +203,7 @@ static int decode_audio(const unsigned char *data, size_t len, int rate, float *
      * rewrites dc's fields frame by frame (an MP3 may switch between mono
      * and stereo, and a mono frame has no second plane), so keep them */
     const int in_rate = dc->sample_rate, in_fmt = dc->sample_fmt, in_channels = dc->ch_layout.nb_channels;
+    if (in_rate < MIN_IN_RATE || in_rate > MAX_IN_RATE) goto out;
     if (tc_resampler_create(&rs, in_fmt, in_channels, in_rate, rate) < 0) goto out;
     int eof = 0;
     while (!eof) {
@@ -207,7 +216,8 @@ static int decode_audio(const unsigned char *data, size_t len, int rate, float *
                 av_frame_unref(fr);
                 goto out;
             }
-            if (tc_resampler_push(rs, (const uint8_t *const *)fr->extended_data, fr->nb_samples) < 0) {
+            if (tc_resampler_push(rs, (const uint8_t *const *)fr->extended_data, fr->nb_samples) < 0 ||
+                tc_resampler_count(rs) > (int64_t)rate * MAX_SECONDS) {
                 av_frame_unref(fr);
                 goto out;
             }

@@ -96,13 +96,59 @@ static void test_mp3_channels_change(void **state)
     free(b);
 }
 
+/* A mono s16 WAV of n samples at `hz`, malloc'ed. */
+static unsigned char *wav(int hz, int n, size_t *len)
+{
+    *len = 44 + (size_t)n * 2;
+    unsigned char *b = calloc(1, *len);
+    assert_non_null(b);
+    uint32_t v[] = {(uint32_t)*len - 8, 16, (uint32_t)hz, (uint32_t)hz * 2, (uint32_t)n * 2};
+    memcpy(b, "RIFF", 4);
+    memcpy(b + 4, &v[0], 4);
+    memcpy(b + 8, "WAVEfmt ", 8);
+    memcpy(b + 16, &v[1], 4);
+    memcpy(b + 20, "\x01\x00\x01\x00", 4); /* PCM, mono */
+    memcpy(b + 24, &v[2], 4);
+    memcpy(b + 28, &v[3], 4);
+    memcpy(b + 32, "\x02\x00\x10\x00", 4); /* 2-byte frames, 16 bits */
+    memcpy(b + 36, "data", 4);
+    memcpy(b + 40, &v[4], 4);
+    for (int i = 0; i < n; i++)
+        b[44 + 2 * i + 1] = (unsigned char)(i & 0x3f);
+    return b;
+}
+
+/* Found by the fuzzer (its executions slowed to a crawl): a WAV header
+ * claiming 1 Hz made 1000 samples into 48 million (192 MB, seconds of
+ * work) — a small response could exhaust memory. Rates under 4 kHz are
+ * refused; 8 kHz telephone audio still decodes. */
+static void test_absurd_rate(void **state)
+{
+    (void)state;
+    size_t len;
+    float *pcm = NULL;
+    int64_t n = 0;
+    unsigned char *b = wav(1, 1000, &len);
+    assert_int_equal(tc_tts_http_decode(b, len, "audio/wav", "wav", 48000, &pcm, &n),
+                     TC_ERR_FORMAT);
+    assert_null(pcm);
+    free(b);
+    b = corpus("regress-wav-1hz", &len);
+    assert_int_equal(tc_tts_http_decode(b, len, "", "wav", 48000, &pcm, &n), TC_ERR_FORMAT);
+    free(b);
+    b = wav(8000, 800, &len);
+    assert_int_equal(tc_tts_http_decode(b, len, "audio/wav", "wav", 48000, &pcm, &n), TC_OK);
+    assert_int_equal(n, 4800);
+    free(pcm);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_raw_pcm_length),
-        cmocka_unit_test(test_wav_for_pcm),
-        cmocka_unit_test(test_not_audio),
-        cmocka_unit_test(test_mp3_channels_change),
+        cmocka_unit_test(test_raw_pcm_length), cmocka_unit_test(test_wav_for_pcm),
+        cmocka_unit_test(test_not_audio),      cmocka_unit_test(test_mp3_channels_change),
+        cmocka_unit_test(test_absurd_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
