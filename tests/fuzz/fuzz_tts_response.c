@@ -3,7 +3,8 @@
  * PCM, WAV, MP3, Ogg/Opus, JSON error bodies, anything. The first byte
  * picks the requested format, the Content-Type and the output rate; the
  * rest is the body. Accepted audio must be samples the mixer can take:
- * some, all finite, and for raw PCM exactly the resampled count. */
+ * some but not a flood, all finite, and for raw PCM exactly the resampled
+ * count. */
 #include "core/err.h"
 #include "tts/http_int.h"
 
@@ -54,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(!pcm);
     } else {
         CHECK(r == TC_OK && pcm && n > 0);
+        CHECK(n <= (int64_t)rate * 1800); /* http_int.h: at most 30 minutes */
         for (int64_t i = 0; i < n; i++)
             CHECK(isfinite(pcm[i]));
         int raw = !strcmp(format, "pcm") && (size < 4 || memcmp(body, "RIFF", 4) != 0) &&
