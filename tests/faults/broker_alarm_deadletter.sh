@@ -45,7 +45,7 @@ note "memory alarm raised with m1 on air"
 wait_for_log "$T/talkcast.log" 'broker blocks this connection' 20 \
   || fail $NAME "the consumer does not log that its connection is blocked (queue $(rmq_counts b))"
 note "log: $(grep -m 1 'broker blocks this connection' "$T/talkcast.log" | sed 's/.*msg=//')"
-grep -q 'broker blocks publishing' "$T/talkcast.log" || fail $NAME "the events side does not log the block"
+wait_for_log "$T/talkcast.log" 'broker blocks publishing' 5 || fail $NAME "the events side does not log the block"
 sleep 3
 kill -0 "$tc" 2>/dev/null || fail $NAME "talkcast died during the alarm"
 note "during the alarm: queue ready/unacked $(rmq_counts b), dlq $(rmq_counts b.dlq)"

@@ -20,8 +20,14 @@ NAME=disk_full
 need ffmpeg ffprobe nginx curl mount umount
 [ "$(id -u)" = 0 ] || fail $NAME "needs root to mount a tmpfs"
 tc_tmpdir
-# Unmount before lib.sh's cleanup removes $T (chained in front of it).
-trap '_rc=$?; umount -l "$T/small" 2>/dev/null; _tc_cleanup $_rc' EXIT
+# Unmount before lib.sh's cleanup removes $T (chained in front of it,
+# keeping the test's exit status).
+unmount_then_cleanup() {
+  local rc=$?
+  umount -l "$T/small" 2>/dev/null
+  _tc_cleanup "$rc"
+}
+trap unmount_then_cleanup EXIT
 mkdir "$T/small"
 mount -t tmpfs -o size=2m tmpfs "$T/small" || fail $NAME "cannot mount a tmpfs"
 TC=$(tc_bin)

@@ -28,8 +28,7 @@ rmq_start
 port=$(nginx_start)
 url=rtmp://127.0.0.1:$port/live/x
 broker bind "$AMQP_URL" talkcast.events ev
-run_tc() { # run_tc N: start run N; its pid in $tc, start time in $t_start
-  t_start=$(now)
+run_tc() { # run_tc N: start run N; its pid in $tc
   bg "$TC" run -o "$url" --amqp-url "$AMQP_URL" --queue x --width 320 --height 180 2>"$T/run$1.log"
   tc=$LAST_PID
 }

@@ -59,7 +59,6 @@ why=$(probe_check "$T/run1.mkv" --frames "$(ffprobe_count_frames "$T/run1.mkv")"
 note "run 1's file output: $why"
 note "log: $(grep -m 1 'id=m1 requeued' "$T/run1.log" | sed 's/.*msg=//')"
 
-t_start=$(now)
 bg "$TC" run -o "$url" --amqp-url "$AMQP_URL" --queue m --width 320 --height 180 2>"$T/run2.log"
 tc=$LAST_PID
 dt=$(first_frame_after "$url" 10) || fail $NAME "run 2: no frame at a viewer within 10 s"

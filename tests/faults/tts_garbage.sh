@@ -46,7 +46,7 @@ wait_rc "$tc"
 [ "$RC" = 0 ] || fail $NAME "talkcast exited $RC"
 sanitizer_clean "$T/talkcast.log" || fail $NAME "sanitizer report in the log"
 [ "$(rmq_counts g.dlq)" = "0 0" ] || fail $NAME "dead-lettered: $(rmq_counts g.dlq)"
-n=$(tts_requests)
+n=$(tts_requests "")
 [ "$n" = 3 ] || fail $NAME "$n requests for 3 messages (garbage must not be retried)"
 broker drain "$AMQP_URL" ev >"$T/events.jsonl"
 rep=$(SPOKEN_MAX=1 spoken_report "$T/events.jsonl" m1 m2 m3) || fail $NAME "spoken (distinct finished events): $rep"
