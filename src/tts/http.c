@@ -176,9 +176,36 @@ static int mem_read(void *opaque, uint8_t *buf, int size)
 #define MAX_IN_RATE 768000
 #define MAX_SECONDS 1800
 
+static uint32_t rd32(const unsigned char *p, int big_endian)
+{
+    return big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+                      : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* A WAV whose chunks before "data" claim more bytes than the body holds.
+ * libavformat allocates and zeroes a LIST/INFO entry by its claimed size
+ * before reading it (87 bytes claiming 1.6 GB took 1.6 GB); with every
+ * chunk inside the body, no entry can be larger than the body. The walk
+ * stops at "data", as the demuxer does on a stream it cannot seek: a
+ * streamed WAV may claim any length there. */
+static int wav_overclaims(const unsigned char *d, size_t len)
+{
+    if (len < 12 || memcmp(d + 8, "WAVE", 4) != 0) return 0;
+    if (memcmp(d, "RIFF", 4) && memcmp(d, "RIFX", 4) && memcmp(d, "RF64", 4) && memcmp(d, "BW64", 4)) return 0;
+    int be = !memcmp(d, "RIFX", 4);
+    for (size_t pos = 12; pos + 8 <= len;) {
+        uint32_t size = rd32(d + pos + 4, be);
+        if (!memcmp(d + pos, "data", 4)) return 0;
+        if (size > len - pos - 8) return 1;
+        pos += 8 + (size_t)size + (size & 1);
+    }
+    return 0;
+}
+
 /* Decode an audio file held in memory into mono float at `rate`. */
 static int decode_audio(const unsigned char *data, size_t len, int rate, float **pcm, int64_t *n)
 {
+    if (wav_overclaims(data, len)) return TC_ERR_FORMAT;
     mem_reader m = { data, len, 0 };
     AVFormatContext *ic = avformat_alloc_context();
     unsigned char *iobuf = av_malloc(16384);

@@ -13,8 +13,9 @@
  * neither the body (RIFF) nor `content_type` says otherwise, else whatever
  * libavformat recognises (WAV, MP3, Ogg/Opus, …). On success *pcm is
  * malloc'ed (the caller frees it) with *n > 0 samples; TC_ERR_FORMAT when
- * the body is not audio, is sampled below 4 kHz or above 768 kHz, or would
- * decode to more than 30 minutes. */
+ * the body is not audio, is a WAV whose chunks claim more bytes than it
+ * holds, is sampled below 4 kHz or above 768 kHz, or would decode to more
+ * than 30 minutes. */
 int tc_tts_http_decode(const unsigned char *data, size_t len, const char *content_type,
                        const char *format, int rate, float **pcm, int64_t *n);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -143,12 +144,47 @@ static void test_absurd_rate(void **state)
     free(b);
 }
 
+static long max_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* Found by the fuzzer (out of memory): 87 bytes of WAV whose LIST/INFO
+ * chunk claimed 1.6 GB. libavformat allocates and zeroes an INFO entry by
+ * its claimed size before reading it, so the decoder took 1.6 GB of real
+ * memory for a tiny response. A WAV whose chunks before "data" claim more
+ * than the body holds is refused before libavformat sees it; a streamed
+ * WAV claiming any length for "data" still decodes. */
+static void test_wav_overclaim(void **state)
+{
+    (void)state;
+    size_t len;
+    float *pcm = NULL;
+    int64_t n = 0;
+    long before = max_rss_kb();
+    unsigned char *b = corpus("regress-wav-info-overclaim", &len);
+    assert_int_equal(tc_tts_http_decode(b, len, "audio/wav", "wav", 48000, &pcm, &n),
+                     TC_ERR_FORMAT);
+    assert_null(pcm);
+    free(b);
+    if (max_rss_kb() - before > 100 * 1024)
+        fail_msg("decoding 87 bytes took %ld MB", (max_rss_kb() - before) / 1024);
+    b = wav(24000, 480, &len);
+    memset(b + 40, 0xff, 4); /* "data" of unknown length, as streamed */
+    assert_int_equal(tc_tts_http_decode(b, len, "audio/wav", "wav", 48000, &pcm, &n), TC_OK);
+    assert_int_equal(n, 960);
+    free(pcm);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raw_pcm_length), cmocka_unit_test(test_wav_for_pcm),
         cmocka_unit_test(test_not_audio),      cmocka_unit_test(test_mp3_channels_change),
-        cmocka_unit_test(test_absurd_rate),
+        cmocka_unit_test(test_absurd_rate),    cmocka_unit_test(test_wav_overclaim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
