@@ -15,10 +15,11 @@ int tc_cli_load_config(tc_config *cfg, int argc, char **argv, int *next);
 /* Same, but options and words may mix; words are collected (≤ max). */
 int tc_cli_load_config_mixed(tc_config *cfg, int argc, char **argv, char **words, int max, int *n_words);
 
-/* Process-wide memory settings from the configuration: unless huge-pages
- * is set, transparent huge pages are turned off for the process (x264
- * asks for them for its frame buffers, and each one then occupies whole
- * 2 MiB pages: about 9 MB of RSS a 720p stream for no gain at our CPU). */
+/* Process-wide memory settings: large blocks always mapped on their own
+ * (so that what is freed leaves the process), and, unless huge-pages is
+ * set, transparent huge pages off (x264 asks for them for its frame
+ * buffers, and each one then occupies whole 2 MiB pages: about 9 MB of RSS
+ * a 720p stream for no gain at our CPU). */
 void tc_cli_memory_policy(const tc_config *cfg);
 
 /* --streams DIR: one configuration per NAME.env file (see streams.c), on

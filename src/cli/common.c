@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,12 @@ extern char **environ;
 void tc_cli_memory_policy(const tc_config *cfg)
 {
     static const tc_log_ctx log_ctx = { "memory", NULL };
+    /* Blocks of 128 KiB and more (frames, x264's buffers) are mapped on
+     * their own and unmapped when freed. glibc would otherwise raise this
+     * threshold after the first such free and keep later frames in its
+     * heaps, so memory let go after a stall or an idle x264 close would
+     * stay in the process. Nothing per frame is that large. */
+    if (!mallopt(M_MMAP_THRESHOLD, 128 * 1024)) tc_log(&log_ctx, TC_LOG_WARN, "cannot fix malloc's mmap threshold");
     if (!cfg->huge_pages && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
         tc_log(&log_ctx, TC_LOG_WARN, "cannot turn off transparent huge pages: %s", strerror(errno));
 }

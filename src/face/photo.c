@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define POOL_MAX 12
+#define POOL_IDLE 300 /* draws a frame beyond the second may sit unused before it is freed */
 
 static const tc_log_ctx log_ctx = { "face", "photo" };
 
@@ -26,6 +27,8 @@ typedef struct photo_priv {
     int rect[4];               /* rewritten rectangle of the mouth */
     int eye_rect[2][4];        /* and of each eye (w = 0: no eye landmarks) */
     AVFrame *pool[POOL_MAX];
+    int64_t used[POOL_MAX]; /* the draw that last took each */
+    int64_t draws;
     int n_pool;
     AVFrame *last;
     int last_q[6], have_last;  /* mouth (5) and blink (1/16 steps) of `last` */
@@ -57,14 +60,26 @@ static int photo_init(void *priv, const tc_face_config *cfg)
 
 static AVFrame *pool_get(photo_priv *p)
 {
+    /* frames made while the encoder fell behind go again once the newest
+     * has sat unused for POOL_IDLE draws (the oldest free one is taken) */
+    int64_t now = ++p->draws;
+    int top = p->n_pool - 1;
+    if (top >= 2 && p->pool[top] != p->last && now - p->used[top] > POOL_IDLE && av_frame_is_writable(p->pool[top])) {
+        av_frame_free(&p->pool[top]);
+        p->n_pool--;
+    }
     for (int i = 0; i < p->n_pool; i++)
-        if (p->pool[i] != p->last && av_frame_is_writable(p->pool[i])) return p->pool[i];
+        if (p->pool[i] != p->last && av_frame_is_writable(p->pool[i])) {
+            p->used[i] = now;
+            return p->pool[i];
+        }
     if (p->n_pool == POOL_MAX) return NULL;
     AVFrame *f = av_frame_clone(p->base);
     if (!f || av_frame_make_writable(f) < 0) {
         av_frame_free(&f);
         return NULL;
     }
+    p->used[p->n_pool] = now;
     return p->pool[p->n_pool++] = f;
 }
 

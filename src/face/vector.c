@@ -39,6 +39,7 @@
 
 #define POOL_INIT 2  /* frames made at init: one held downstream, one drawn */
 #define POOL_MAX  16 /* the engine holds at most 8 in flight; leave headroom */
+#define POOL_IDLE 300 /* draws a slot beyond POOL_INIT may sit unused before it is freed */
 #define QUANT     64 /* face parameters are compared in steps of 1/QUANT */
 
 static const tc_log_ctx log_ctx = { "face", "vector" };
@@ -65,6 +66,7 @@ typedef struct slot {
     AVFrame *f;
     face_state st;  /* what f shows, valid where drawn[] says so */
     int drawn[N_BANDS];
+    int64_t used;   /* the draw that last took it */
 } slot;
 
 struct priv {
@@ -80,6 +82,7 @@ struct priv {
     band bands[N_BANDS];
     slot pool[POOL_MAX];
     int n_pool;
+    int64_t draws; /* pool_get calls */
     slot *last; /* returned last time; NULL before the first render */
     int warned_full;
 };
@@ -216,6 +219,17 @@ static int pool_add(struct priv *p, slot **out)
  * redrawing (the eyes cost more than the mouth); a new one if all are held. */
 static int pool_get(struct priv *p, const face_state *st, slot **out)
 {
+    /* Slots made while the encoder fell behind are let go again once the
+     * newest has sat unused for POOL_IDLE draws: a stall leaves no lasting
+     * memory behind (the scores below prefer the older slots on a tie). */
+    p->draws++;
+    if (p->n_pool > POOL_INIT) {
+        slot *top = &p->pool[p->n_pool - 1];
+        if (top != p->last && p->draws - top->used > POOL_IDLE && av_frame_is_writable(top->f)) {
+            av_frame_free(&top->f);
+            p->n_pool--;
+        }
+    }
     int best = -1, best_score = -1;
     for (int i = 0; i < p->n_pool; i++) {
         const slot *s = &p->pool[i];
@@ -228,8 +242,13 @@ static int pool_get(struct priv *p, const face_state *st, slot **out)
             best_score = score;
         }
     }
-    if (best < 0) return pool_add(p, out);
+    if (best < 0) {
+        int r = pool_add(p, out);
+        if (r == TC_OK) (*out)->used = p->draws;
+        return r;
+    }
     *out = &p->pool[best];
+    (*out)->used = p->draws;
     return TC_OK;
 }
 

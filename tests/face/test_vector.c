@@ -6,6 +6,7 @@
  * and rate; bad input is clamped or refused. With TC_TEST_WRITE_PNG set it
  * also writes vector_closed.png and vector_open.png for a person to look
  * at (into that directory if it names one, else the working directory). */
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -485,6 +486,43 @@ static void test_held_frames_are_never_overwritten(void **state)
     close_vec(p);
 }
 
+/* Frames made while everything was held (the encoder fell behind) are freed
+ * again once they have sat unused for a while: a stall leaves no lasting
+ * memory. Seen in malloc's count of bytes in use. */
+static size_t in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+static void test_pool_shrinks_after_a_stall(void **state)
+{
+    (void)state;
+    void *p = open_vec(1280, 720, 3);
+    int changed;
+    size_t before = in_use();
+    AVFrame *held[10];
+    for (int i = 0; i < 10; i++) {
+        tc_mouth m = { (float)i / 10, 0, 0, 0, 0 };
+        held[i] = render(p, 0, &m, &changed);
+    }
+    size_t grown = in_use();
+    for (int i = 0; i < 10; i++) av_frame_free(&held[i]);
+    size_t frame = 1280 * 720 * 3 / 2;
+    /* 400 draws with one frame held at a time (the mouth changing each frame) */
+    for (int i = 0; i < 400; i++) {
+        tc_mouth m = { (float)(i % 7) / 7, 0, 0, 0, 0 };
+        AVFrame *f = render(p, 0, &m, &changed);
+        av_frame_free(&f);
+    }
+    size_t after = in_use();
+    print_message("in use: %zu KiB at start, %zu KiB with 10 frames held, %zu KiB 400 draws later\n", before >> 10,
+                  grown >> 10, after >> 10);
+    assert_true(grown >= before + 7 * frame); /* the pool grew by about 8 frames */
+    assert_true(after <= before + 2 * frame); /* and shrank back */
+    close_vec(p);
+}
+
 /* Frames (of `frames`) at which the eyes start to close, and the count of
  * frames in which they are at least half shut. Checks on the way that a
  * blink changes nothing but the eyes. */
@@ -650,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_partial_updates_match_full_draws),
         cmocka_unit_test(test_unchanged_face_is_free),
         cmocka_unit_test(test_held_frames_are_never_overwritten),
+        cmocka_unit_test(test_pool_shrinks_after_a_stall),
         cmocka_unit_test(test_blinks_are_timely_and_deterministic),
         cmocka_unit_test(test_blink_is_pure),
         cmocka_unit_test(test_out_of_range_mouth_is_clamped),
