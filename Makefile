@@ -3,12 +3,14 @@
 #   make test    build (normal + sanitizers) and run every test
 #   make bench   measure against the ffmpeg baseline
 #   make soak    one stream for DURATION (default 1h): does anything grow?
+#   make test-long  the slow fault-injection tests, and every integration and
+#                fault test again against the ASan+UBSan build
 BUILD  ?= build
 ASAN   ?= build-asan
 WERROR ?= false
 DURATION ?= 1h
 
-.PHONY: all deps build build-asan test unit demo bench soak format clean
+.PHONY: all deps build build-asan test test-long unit demo bench soak format clean
 
 all: build
 
@@ -29,6 +31,11 @@ build-asan: deps $(ASAN)/build.ninja
 
 test: build build-asan
 	scripts/test.sh $(BUILD) $(ASAN)
+
+test-long: build build-asan
+	TALKCAST_BIN=$(BUILD)/talkcast TC_IT_DIR=tests/faults TC_IT_SET=long bash tests/run-integration.sh
+	TALKCAST_BIN=$(ASAN)/talkcast TC_IT_DIR=tests/integration bash tests/run-integration.sh
+	TALKCAST_BIN=$(ASAN)/talkcast TC_IT_DIR=tests/faults TC_IT_SET=all bash tests/run-integration.sh
 
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs

@@ -41,6 +41,13 @@ if_=$(grep -cE '^FAIL' "$int_out" || true)
 passed=$((passed + ip))
 failed=$((failed + if_))
 
+echo "== fault-injection tests (the short set; make test-long runs the rest)"
+TC_IT_DIR=tests/faults bash tests/run-integration.sh 2>&1 | tee "$int_out"
+ip=$(grep -cE '^PASS' "$int_out" || true)
+if_=$(grep -cE '^FAIL' "$int_out" || true)
+passed=$((passed + ip))
+failed=$((failed + if_))
+
 # The daemon's message path (amqp, pipeline, run) once more, as a whole
 # process under ASan+UBSan: a leak or a race-made overflow fails the run.
 echo "== message integration tests under ASan+UBSan ($ASAN/talkcast)"
