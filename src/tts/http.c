@@ -218,7 +218,14 @@ static int decode_audio(const unsigned char *data, size_t len, int rate, float *
     if (!ic || !io || !pkt || !fr) { if (!io) av_free(iobuf); goto out; }
     ic->pb = io;
     r = TC_ERR_FORMAT;
-    if (avformat_open_input(&ic, NULL, NULL, NULL) < 0) { ic = NULL; goto out; }
+    /* Only what speech APIs send (OpenAI: mp3, opus in Ogg, aac, flac, wav;
+     * ElevenLabs: mp3): libav's other demuxers need not parse untrusted
+     * bytes, and some allocate whatever size a file claims. */
+    AVDictionary *fo = NULL;
+    av_dict_set(&fo, "format_whitelist", "wav,mp3,ogg,aac,flac", 0);
+    e = avformat_open_input(&ic, NULL, NULL, &fo);
+    av_dict_free(&fo);
+    if (e < 0) { ic = NULL; goto out; }
     if (avformat_find_stream_info(ic, NULL) < 0) goto out;
     int ai = av_find_best_stream(ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
     if (ai < 0) goto out;

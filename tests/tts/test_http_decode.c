@@ -179,12 +179,37 @@ static void test_wav_overclaim(void **state)
     free(b);
 }
 
+/* Only the containers speech APIs send are parsed: a well-formed Sun AU
+ * file (which libavformat would read) is refused, a WAV of the same
+ * samples is not. */
+static void test_only_speech_formats(void **state)
+{
+    (void)state;
+    enum { N = 480 };
+    unsigned char au[24 + 2 * N] = { '.', 's', 'n', 'd' };
+    const uint32_t hdr[] = { 24, 2 * N, 3 /* 16-bit linear */, 24000, 1 };
+    for (int i = 0; i < 5; i++)
+        for (int k = 0; k < 4; k++) au[4 + 4 * i + k] = (unsigned char)(hdr[i] >> (24 - 8 * k));
+    for (int i = 0; i < N; i++) au[24 + 2 * i] = (unsigned char)(i * 7); /* big-endian samples */
+    float *pcm = NULL;
+    int64_t n = 0;
+    assert_int_equal(tc_tts_http_decode(au, sizeof au, "audio/basic", "mp3", 48000, &pcm, &n), TC_ERR_FORMAT);
+    assert_null(pcm);
+    size_t len;
+    unsigned char *b = wav(24000, N, &len);
+    assert_int_equal(tc_tts_http_decode(b, len, "audio/wav", "mp3", 48000, &pcm, &n), TC_OK);
+    assert_int_equal(n, 2 * N);
+    free(pcm);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raw_pcm_length), cmocka_unit_test(test_wav_for_pcm),
         cmocka_unit_test(test_not_audio),      cmocka_unit_test(test_mp3_channels_change),
         cmocka_unit_test(test_absurd_rate),    cmocka_unit_test(test_wav_overclaim),
+        cmocka_unit_test(test_only_speech_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
