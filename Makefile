@@ -5,12 +5,14 @@
 #   make soak    one stream for DURATION (default 1h): does anything grow?
 #   make test-long  the slow fault-injection tests, and every integration and
 #                fault test again against the ASan+UBSan build
+#   make fuzz    each libFuzzer harness (tests/fuzz) for FUZZ_SECONDS (600)
 BUILD  ?= build
 ASAN   ?= build-asan
 WERROR ?= false
 DURATION ?= 1h
+FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build build-asan test test-long unit demo bench soak format clean
+.PHONY: all deps build build-asan test test-long unit demo bench soak fuzz format clean
 
 all: build
 
@@ -46,6 +48,9 @@ demo: build
 bench: build
 	bench/run.sh $(BUILD)/talkcast
 
+fuzz: deps
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 soak: build
 	TALKCAST_BIN=$(BUILD)/talkcast tests/soak/soak.sh $(DURATION)
 
@@ -53,4 +58,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) build-fuzz

@@ -54,9 +54,18 @@ echo "== message integration tests under ASan+UBSan ($ASAN/talkcast)"
 TALKCAST_BIN=$PWD/$ASAN/talkcast bash tests/run-integration.sh run_ 2>&1 | sed 's|integration/|integration-asan/|' | tee "$int_out"
 ip=$(grep -cE '^PASS' "$int_out" || true)
 if_=$(grep -cE '^FAIL' "$int_out" || true)
-rm -f "$int_out"
 passed=$((passed + ip))
 failed=$((failed + if_))
+
+# The parsers under libFuzzer (tests/fuzz), 20 s each: a crash, leak or
+# UBSan report is a failure (make fuzz runs them for 10 minutes each).
+echo "== fuzz (20 s per target)"
+tests/fuzz/run.sh 20 2>&1 | tee "$int_out"
+fp=$(grep -cE '^PASS' "$int_out" || true)
+ff=$(grep -cE '^FAIL' "$int_out" || true)
+rm -f "$int_out"
+passed=$((passed + fp))
+failed=$((failed + ff))
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
