@@ -19,20 +19,8 @@ source "$(dirname "$0")/../lib.sh"
 # shellcheck source=SCRIPTDIR/fault_lib.bash
 source "$(dirname "$0")/fault_lib.bash"
 NAME=broker_alarm_deadletter
-need ffmpeg ffprobe nginx curl
-tc_tmpdir
-TC=$(tc_bin)
-rmq_start
-port=$(nginx_start)
-url=rtmp://127.0.0.1:$port/live/b
-broker bind "$AMQP_URL" talkcast.events ev
-
-bg "$TC" run -o "$url" --amqp-url "$AMQP_URL" --queue b --prefetch 2 --width 320 --height 180 \
-  --reconnect-min 0.2 --reconnect-max 1 2>"$T/talkcast.log"
-tc=$LAST_PID
-wait_queue b || fail $NAME "talkcast did not declare its queue"
-wait_published b 10 || fail $NAME "no stream published within 10 s"
-viewer_start "$url" "$T/view.flv"
+fault_setup b
+tc_on_air --prefetch 2 --reconnect-min 0.2 --reconnect-max 1
 printf '%s\t%s\n' \
   m1 '{"type":"text","id":"m1","text":"Message 1 is said while memory runs short."}' \
   m2 '{"type":"text","id":"m2","text":"Message 2 is said while memory runs short."}' \
@@ -40,17 +28,17 @@ printf '%s\t%s\n' \
   m3 '{"type":"text","id":"m3","text":"Message 3 comes after the bad one."}' >"$T/msgs.tsv"
 broker publish-lines "$AMQP_URL" b "$T/msgs.tsv"
 wait_talking "$T/talkcast.log" 10 || fail $NAME "nothing on air"
-rmq_ctl set_vm_memory_high_watermark absolute 1 >/dev/null || fail $NAME "cannot raise the memory alarm"
+memory_alarm raise
 note "memory alarm raised with m1 on air"
 wait_for_log "$T/talkcast.log" 'broker blocks this connection' 20 \
   || fail $NAME "the consumer does not log that its connection is blocked (queue $(rmq_counts b))"
 note "log: $(grep -m 1 'broker blocks this connection' "$T/talkcast.log" | sed 's/.*msg=//')"
 wait_for_log "$T/talkcast.log" 'broker blocks publishing' 5 || fail $NAME "the events side does not log the block"
 sleep 3
-kill -0 "$tc" 2>/dev/null || fail $NAME "talkcast died during the alarm"
+tc_alive "during the alarm"
 note "during the alarm: queue ready/unacked $(rmq_counts b), dlq $(rmq_counts b.dlq)"
 
-rmq_ctl set_vm_memory_high_watermark 0.4 >/dev/null || fail $NAME "cannot clear the alarm"
+memory_alarm clear
 t0=$(now)
 wait_drained b 30 || fail $NAME "queue not drained 30 s after the alarm: $(rmq_counts b)"
 wait_for_log "$T/talkcast.log" 'id=m3 spoken' 30 || fail $NAME "m3 not spoken after the alarm"
@@ -61,15 +49,9 @@ wait_for_log "$T/talkcast.log" 'broker unblocked this connection' 5 || fail $NAM
 [ "$(rmq_counts b.dlq)" = "1 0" ] || fail $NAME "dead-letter queue holds $(rmq_counts b.dlq), want the bad message once"
 sleep 1
 viewer_stop
-kill -TERM "$tc"
-wait_rc "$tc"
-[ "$RC" = 0 ] || fail $NAME "talkcast exited $RC"
-sanitizer_clean "$T/talkcast.log" || fail $NAME "sanitizer report in the log"
+tc_stop_clean
 broker drain "$AMQP_URL" b.dlq >"$T/dlq.jsonl"
 grep -q 'x-talkcast-error' "$T/dlq.jsonl" || fail $NAME "the dead-lettered copy has no reason"
-broker drain "$AMQP_URL" ev >"$T/events.jsonl"
-rep=$(SPOKEN_MAX=1 spoken_report "$T/events.jsonl" m1 m2 m3) || fail $NAME "spoken (distinct finished events): $rep"
-note "spoken: $rep"
-why=$(gap_check "$T/view.flv") || fail $NAME "viewer: $why"
-note "viewer: $why"
+spoken_once m1 m2 m3
+no_gap view.flv viewer
 pass $NAME

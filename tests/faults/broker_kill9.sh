@@ -23,24 +23,10 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fault_lib.bash"
 NAME=broker_kill9
 KILLS=2
-need ffmpeg ffprobe nginx curl
-tc_tmpdir
-TC=$(tc_bin)
-rmq_start
-port=$(nginx_start)
-url=rtmp://127.0.0.1:$port/live/k
-broker bind "$AMQP_URL" talkcast.events ev
-
-bg "$TC" run -o "$url" --amqp-url "$AMQP_URL" --queue k --width 320 --height 180 \
-  --reconnect-min 0.2 --reconnect-max 1 2>"$T/talkcast.log"
-tc=$LAST_PID
-wait_queue k || fail $NAME "talkcast did not declare its queue"
-wait_published k 10 || fail $NAME "no stream published within 10 s"
-viewer_start "$url" "$T/view.flv"
+fault_setup k
+tc_on_air --reconnect-min 0.2 --reconnect-max 1
 sleep 1
-for i in 1 2 3 4; do
-  broker publish "$AMQP_URL" k "{\"type\":\"text\",\"id\":\"m$i\",\"text\":\"Message $i begins here. It goes on for a while, so that the broker can die under it.\"}"
-done
+publish_numbered 4 "begins here. It goes on for a while, so that the broker can die under it."
 
 for k in $(seq 1 $KILLS); do
   wait_talking "$T/talkcast.log" 20 || fail $NAME "crash $k: nothing on air to crash under"
@@ -48,7 +34,7 @@ for k in $(seq 1 $KILLS); do
   "$RMQ" kill "$T/rabbitmq"
   note "crash $k: broker killed (-9) mid-speech"
   sleep 1
-  kill -0 "$tc" 2>/dev/null || fail $NAME "talkcast died with the broker"
+  tc_alive "with the broker"
   before=$(grep -c 'reconnected to' "$T/talkcast.log" || true)
   rmq_restart || fail $NAME "the broker did not come back"
   t0=$(now)
@@ -67,15 +53,10 @@ wait_drained k 90 || fail $NAME "queue not drained: ready/unacked $(rmq_counts k
 for _ in $(seq 1 100); do grep -q 'id=m4 spoken\|id=m4 .*already spoken' "$T/talkcast.log" && break; sleep 0.1; done
 sleep 1.5 # the last events reach the broker; the viewer sees the idle after them
 viewer_stop
-kill -TERM "$tc"
-wait_rc "$tc"
-[ "$RC" = 0 ] || fail $NAME "talkcast exited $RC"
-sanitizer_clean "$T/talkcast.log" || fail $NAME "sanitizer report in the log"
+tc_stop_clean
 
-broker drain "$AMQP_URL" ev >"$T/events.jsonl"
-rep=$(SPOKEN_MAX=1 spoken_report "$T/events.jsonl" m1 m2 m3 m4) || fail $NAME "spoken (distinct finished events): $rep"
-note "spoken: $rep"
-[ "$(rmq_counts k.dlq)" = "0 0" ] || fail $NAME "dead-lettered: $(rmq_counts k.dlq)"
+spoken_once m1 m2 m3 m4
+none_dead_lettered
 
 why=$(gap_check "$T/view.flv") || fail $NAME "viewer: $why"
 note "viewer ($(video_seconds "$T/view.flv") s): $why"

@@ -21,36 +21,22 @@ source "$(dirname "$0")/../lib.sh"
 # shellcheck source=SCRIPTDIR/fault_lib.bash
 source "$(dirname "$0")/fault_lib.bash"
 NAME=talkcast_sigkill
-need ffmpeg ffprobe nginx curl
-tc_tmpdir
-TC=$(tc_bin)
-rmq_start
-port=$(nginx_start)
-url=rtmp://127.0.0.1:$port/live/x
-broker bind "$AMQP_URL" talkcast.events ev
-run_tc() { # run_tc N: start run N; its pid in $tc
-  bg "$TC" run -o "$url" --amqp-url "$AMQP_URL" --queue x --width 320 --height 180 2>"$T/run$1.log"
-  tc=$LAST_PID
-}
+fault_setup x
 
-run_tc 1
-wait_queue x || fail $NAME "talkcast did not declare its queue"
-for i in 1 2 3; do
-  broker publish "$AMQP_URL" x "{\"type\":\"text\",\"id\":\"m$i\",\"text\":\"Message $i may be cut off by a crash. Then it is said again from the start.\"}" "m$i"
-done
+tc_start run1.log "$url"
+await_queue
+publish_numbered --id 3 "may be cut off by a crash. Then it is said again from the start."
 for k in 1 2; do
   if [ "$k" -gt 1 ]; then
-    run_tc "$k"
-    dt=$(first_frame_after "$url" 10) || fail $NAME "run $k: no frame at a viewer within 10 s"
-    note "run $k: a viewer got a frame ${dt} s after the restart"
-    fcheck "$dt <= 4.0" || fail $NAME "run $k: first frame after ${dt} s (limit 4 s)"
+    tc_start "run$k.log" "$url"
+    frame_within "run $k" 4.0
   fi
   wait_talking "$T/run$k.log" 20 || fail $NAME "run $k: nothing on air to crash"
   sleep 1
   kill -KILL "$tc"
   wait_rc "$tc"
   t0=$(now)
-  sanitizer_clean "$T/run$k.log" || fail $NAME "run $k: sanitizer report in the log"
+  log_clean "run$k.log" "run $k: sanitizer report in the log"
   left=$(grep -c 'id=m[123] spoken' "$T/run$k.log" || true)
   for _ in $(seq 1 40); do
     c=$(rmq_counts x)
@@ -62,21 +48,16 @@ for k in 1 2; do
   [ "${c#* }" = 0 ] || fail $NAME "crash $k: still unacked 2 s after the kill: $(rmq_counts x)"
 done
 
-run_tc 3
-dt=$(first_frame_after "$url" 10) || fail $NAME "run 3: no frame at a viewer within 10 s"
-note "run 3: a viewer got a frame ${dt} s after the restart"
-fcheck "$dt <= 4.0" || fail $NAME "run 3: first frame after ${dt} s (limit 4 s)"
-record_rtmp "$url" 5 "$T/after.flv" 2>>"$T/viewer.log" || fail $NAME "viewer could not record the last run"
-why=$(gap_check "$T/after.flv") || fail $NAME "last run: $why"
-note "last run: $why"
-wait_drained x 60 || fail $NAME "queue not drained: $(rmq_counts x)"
+tc_start run3.log "$url"
+frame_within "run 3" 4.0
+record_5s "last run"
+await_drained 60
 sleep 1
-kill -TERM "$tc"
-wait_rc "$tc"
-[ "$RC" = 0 ] || fail $NAME "the last run exited $RC"
-sanitizer_clean "$T/run3.log" || fail $NAME "run 3: sanitizer report in the log"
-[ "$(rmq_counts x.dlq)" = "0 0" ] || fail $NAME "dead-lettered: $(rmq_counts x.dlq)"
-broker drain "$AMQP_URL" ev >"$T/events.jsonl"
+tc_stop
+tc_exited_ok "the last run"
+log_clean run3.log "run 3: sanitizer report in the log"
+none_dead_lettered
+drain_events
 rep=$(spoken_report "$T/events.jsonl" m1 m2 m3) || fail $NAME "spoken (distinct finished events): $rep"
 note "spoken (at least once each): $rep"
 grep -q 'redelivery from the broker.*message_id=m' "$T/run2.log" || fail $NAME "run 2 does not log the redeliveries"

@@ -20,29 +20,17 @@ source "$(dirname "$0")/../lib.sh"
 # shellcheck source=SCRIPTDIR/fault_lib.bash
 source "$(dirname "$0")/fault_lib.bash"
 NAME=talkcast_sigterm_midmsg
-need ffmpeg ffprobe nginx curl
-tc_tmpdir
-TC=$(tc_bin)
-rmq_start
-port=$(nginx_start)
-url=rtmp://127.0.0.1:$port/live/m
-broker bind "$AMQP_URL" talkcast.events ev
+fault_setup m
 
-bg "$TC" run -o "$url" -o "$T/run1.mkv" --amqp-url "$AMQP_URL" --queue m --width 320 --height 180 2>"$T/run1.log"
-tc=$LAST_PID
-wait_queue m || fail $NAME "talkcast did not declare its queue"
-for i in 1 2 3 4; do
-  broker publish "$AMQP_URL" m "{\"type\":\"text\",\"id\":\"m$i\",\"text\":\"Message $i has a first sentence that takes a while to say. And a second one after it.\"}"
-done
+tc_start run1.log "$url" -o "$T/run1.mkv"
+await_queue
+publish_numbered 4 "has a first sentence that takes a while to say. And a second one after it."
 for _ in $(seq 1 50); do [ "$(rmq_counts m)" = "0 4" ] && break; sleep 0.1; done
 [ "$(rmq_counts m)" = "0 4" ] || fail $NAME "talkcast does not hold all four: $(rmq_counts m)"
 wait_talking "$T/run1.log" 10 || fail $NAME "nothing on air"
 sleep 0.3 # into the first sentence (about 2.5 s long)
-t0=$(now)
-kill -TERM "$tc"
-wait_rc "$tc"
-stop_s=$(since "$t0")
-[ "$RC" = 0 ] || fail $NAME "run 1 exited $RC"
+tc_stop_timed
+tc_exited_ok "run 1"
 note "SIGTERM mid-message with four held: exit 0 after $stop_s s; broker ready/unacked $(rmq_counts m)"
 fcheck "$stop_s <= 6" || fail $NAME "stopping took $stop_s s (limit 6 s)"
 [ "$(rmq_counts m)" = "4 0" ] || fail $NAME "not all four back in the queue: $(rmq_counts m)"
@@ -53,29 +41,22 @@ for i in 1 2 3 4; do
   n=$(grep -c "id=m$i requeued" "$T/run1.log" || true)
   [ "$n" = 1 ] || fail $NAME "m$i was requeued $n times by the stopping talkcast (a requeue while still consuming comes straight back)"
 done
-sanitizer_clean "$T/run1.log" || fail $NAME "run 1: sanitizer report in the log"
+log_clean run1.log "run 1: sanitizer report in the log"
 why=$(probe_check "$T/run1.mkv" --frames "$(ffprobe_count_frames "$T/run1.mkv")" --tol 1 --no-count) \
   || fail $NAME "run 1's file output: $why"
 note "run 1's file output: $why"
 note "log: $(grep -m 1 'id=m1 requeued' "$T/run1.log" | sed 's/.*msg=//')"
 
-bg "$TC" run -o "$url" --amqp-url "$AMQP_URL" --queue m --width 320 --height 180 2>"$T/run2.log"
-tc=$LAST_PID
-dt=$(first_frame_after "$url" 10) || fail $NAME "run 2: no frame at a viewer within 10 s"
-note "run 2: a viewer got a frame ${dt} s after the restart"
-fcheck "$dt <= 4.0" || fail $NAME "run 2: first frame after ${dt} s (limit 4 s)"
+tc_start run2.log "$url"
+frame_within "run 2" 4.0
 viewer_start "$url" "$T/view.flv"
-wait_drained m 60 || fail $NAME "queue not drained: $(rmq_counts m)"
+await_drained 60
 sleep 1
 viewer_stop
-kill -TERM "$tc"
-wait_rc "$tc"
-[ "$RC" = 0 ] || fail $NAME "run 2 exited $RC"
-sanitizer_clean "$T/run2.log" || fail $NAME "run 2: sanitizer report in the log"
-why=$(gap_check "$T/view.flv") || fail $NAME "run 2 viewer: $why"
-note "run 2 viewer: $why"
-[ "$(rmq_counts m.dlq)" = "0 0" ] || fail $NAME "dead-lettered: $(rmq_counts m.dlq)"
-broker drain "$AMQP_URL" ev >"$T/events.jsonl"
+tc_stop_clean run2.log "run 2"
+no_gap view.flv "run 2 viewer"
+none_dead_lettered
+drain_events
 rep=$(SPOKEN_MAX=1 spoken_report "$T/events.jsonl" m1 m2 m3 m4) || fail $NAME "spoken (distinct finished events): $rep"
 note "spoken over both runs: $rep; order in run 2: $(grep -o 'id=m[1-4] spoken' "$T/run2.log" | cut -c4-5 | tr '\n' ' ')"
 pass $NAME

@@ -17,25 +17,10 @@ source "$(dirname "$0")/../lib.sh"
 # shellcheck source=SCRIPTDIR/fault_lib.bash
 source "$(dirname "$0")/fault_lib.bash"
 NAME=tts_500
-need ffmpeg ffprobe nginx curl
-tc_tmpdir
-TC=$(tc_bin)
-rmq_start
-tts_start || fail $NAME "the fake TTS server did not start"
-port=$(nginx_start)
-url=rtmp://127.0.0.1:$port/live/f
-broker bind "$AMQP_URL" talkcast.events ev
-
-bg "$TC" run -o "$url" --amqp-url "$AMQP_URL" --queue f --width 320 --height 180 \
-  --tts openai --tts-url "$TTS_URL" --tts-api-key k --tts-model status-500 --tts-retries 2 2>"$T/talkcast.log"
-tc=$LAST_PID
-wait_queue f || fail $NAME "talkcast did not declare its queue"
-wait_published f 10 || fail $NAME "no stream published within 10 s"
-viewer_start "$url" "$T/view.flv"
+fault_setup f --tts
+tc_on_air --tts openai --tts-url "$TTS_URL" --tts-api-key k --tts-model status-500 --tts-retries 2
 sleep 1
-for i in 1 2; do
-  broker publish "$AMQP_URL" f "{\"type\":\"text\",\"id\":\"m$i\",\"text\":\"Message $i meets a server error.\"}"
-done
+publish_numbered 2 "meets a server error."
 t0=$(now)
 for _ in $(seq 1 100); do [ "$(rmq_counts f.dlq)" = "2 0" ] && break; sleep 0.1; done
 [ "$(rmq_counts f.dlq)" = "2 0" ] || fail $NAME "not both dead-lettered within 10 s: dlq $(rmq_counts f.dlq)"
@@ -43,10 +28,7 @@ note "both dead-lettered $(since "$t0") s after publishing"
 wait_drained f 5 || fail $NAME "main queue not drained: $(rmq_counts f)"
 sleep 3 # the stream idles on after the failures
 viewer_stop
-kill -TERM "$tc"
-wait_rc "$tc"
-[ "$RC" = 0 ] || fail $NAME "talkcast exited $RC"
-sanitizer_clean "$T/talkcast.log" || fail $NAME "sanitizer report in the log"
+tc_stop_clean
 "$PY" - "$T/tts.jsonl" <<'PY' || fail $NAME "retries wrong"
 import json, sys
 reqs = [json.loads(l) for l in open(sys.argv[1])]
@@ -60,8 +42,7 @@ PY
 [ "$(grep -c 'level=warn.*HTTP 500' "$T/talkcast.log")" = 6 ] || fail $NAME "not every 500 is logged"
 grep -q 'id=m1 failed' "$T/talkcast.log" || fail $NAME "the failure of m1 is not logged"
 note "log: $(grep -m 1 'HTTP 500' "$T/talkcast.log" | sed 's/.*msg=//') / $(grep -m 1 'id=m1 failed' "$T/talkcast.log" | sed 's/.*msg=//')"
-why=$(gap_check "$T/view.flv") || fail $NAME "viewer: $why"
-note "viewer: $why"
+no_gap view.flv viewer
 
 broker drain "$AMQP_URL" f.dlq >"$T/dlq.jsonl"
 "$PYSYS" - "$T/dlq.jsonl" "$T/replay.tsv" <<'PY' || fail $NAME "dead-lettered copies wrong"
@@ -76,15 +57,13 @@ for l in open(sys.argv[1]):
     out.write(f"\t{d['body']}\n")
 PY
 broker publish-lines "$AMQP_URL" f "$T/replay.tsv"
-bg "$TC" run -o "$T/second.mkv" --amqp-url "$AMQP_URL" --queue f --width 320 --height 180 2>"$T/second.log"
-tc=$LAST_PID
+tc_start second.log "$T/second.mkv"
 wait_for_log "$T/second.log" 'id=m2 spoken' 30 || fail $NAME "the messages put back were not spoken"
-wait_drained f 10 || fail $NAME "queue not drained: $(rmq_counts f)"
+await_drained 10
 sleep 1
-kill -TERM "$tc"
-wait_rc "$tc"
-[ "$RC" = 0 ] || fail $NAME "the second talkcast exited $RC"
-broker drain "$AMQP_URL" ev >"$T/events.jsonl"
+tc_stop
+tc_exited_ok "the second talkcast"
+drain_events
 nfail=$(grep -c '\\"event\\": *\\"failed\\"' "$T/events.jsonl" || true)
 [ "$nfail" -ge 2 ] || fail $NAME "$nfail failed events, want 2"
 rep=$(SPOKEN_MAX=1 spoken_report "$T/events.jsonl" m1 m2) || fail $NAME "spoken after the replay: $rep"

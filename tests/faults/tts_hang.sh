@@ -20,27 +20,12 @@ source "$(dirname "$0")/../lib.sh"
 # shellcheck source=SCRIPTDIR/fault_lib.bash
 source "$(dirname "$0")/fault_lib.bash"
 NAME=tts_hang
-need ffmpeg ffprobe nginx curl
-tc_tmpdir
-TC=$(tc_bin)
-rmq_start
-tts_start || fail $NAME "the fake TTS server did not start"
-port=$(nginx_start)
-url=rtmp://127.0.0.1:$port/live/h
-broker bind "$AMQP_URL" talkcast.events ev
-
-bg "$TC" run -o "$url" --amqp-url "$AMQP_URL" --queue h --width 320 --height 180 \
-  --tts openai --tts-url "$TTS_URL" --tts-api-key k --tts-model hang --tts-timeout 2 --tts-retries 1 \
-  --tts-fallback espeak 2>"$T/talkcast.log"
-tc=$LAST_PID
-wait_queue h || fail $NAME "talkcast did not declare its queue"
-wait_published h 10 || fail $NAME "no stream published within 10 s"
-viewer_start "$url" "$T/view.flv"
+fault_setup h --tts
+tc_on_air --tts openai --tts-url "$TTS_URL" --tts-api-key k --tts-model hang --tts-timeout 2 --tts-retries 1 \
+  --tts-fallback espeak
 sleep 1
 t0=$(now)
-for i in 1 2; do
-  broker publish "$AMQP_URL" h "{\"type\":\"text\",\"id\":\"m$i\",\"text\":\"Message $i waits for a server that never answers.\"}"
-done
+publish_numbered 2 "waits for a server that never answers."
 wait_for_log "$T/talkcast.log" 'id=m2 spoken' 30 || fail $NAME "the two messages were not spoken within 30 s"
 note "both spoken by the fallback $(since "$t0") s after publishing"
 "$PY" - "$T/tts.jsonl" "$T/talkcast.log" <<'PY' || fail $NAME "a message took too long"
@@ -63,31 +48,23 @@ for _ in $(seq 1 100); do [ "$(tts_requests 'Message 3 ')" -ge 1 ] && break; sle
 [ "$(tts_requests 'Message 3 ')" -ge 1 ] || fail $NAME "m3 was not asked of the TTS"
 sleep 0.5
 viewer_stop
-t0=$(now)
-kill -TERM "$tc"
-wait_rc "$tc"
-stop_s=$(since "$t0")
-[ "$RC" = 0 ] || fail $NAME "talkcast exited $RC"
+tc_stop_timed
+tc_exited_ok
 note "SIGTERM while a request hung: exit 0 after $stop_s s; queue ready/unacked $(rmq_counts h)"
 fcheck "$stop_s <= 5" || fail $NAME "stopping took $stop_s s (limit 5 s)"
 [ "$(rmq_counts h)" = "1 0" ] || fail $NAME "m3 not back in the queue after the stop: $(rmq_counts h)"
-sanitizer_clean "$T/talkcast.log" || fail $NAME "sanitizer report in the log"
+log_clean
 
-bg "$TC" run -o "$T/second.mkv" --amqp-url "$AMQP_URL" --queue h --width 320 --height 180 2>"$T/second.log"
-tc=$LAST_PID
+tc_start second.log "$T/second.mkv"
 wait_for_log "$T/second.log" 'id=m3 spoken' 20 || fail $NAME "m3 was not spoken after the restart"
-wait_drained h 10 || fail $NAME "queue not drained: $(rmq_counts h)"
+await_drained 10
 sleep 1
-kill -TERM "$tc"
-wait_rc "$tc"
-[ "$RC" = 0 ] || fail $NAME "the second talkcast exited $RC"
-sanitizer_clean "$T/second.log" || fail $NAME "sanitizer report in the second log"
-[ "$(rmq_counts h.dlq)" = "0 0" ] || fail $NAME "dead-lettered: $(rmq_counts h.dlq)"
-broker drain "$AMQP_URL" ev >"$T/events.jsonl"
-rep=$(SPOKEN_MAX=1 spoken_report "$T/events.jsonl" m1 m2 m3) || fail $NAME "spoken (distinct finished events): $rep"
-note "spoken: $rep"
-why=$(gap_check "$T/view.flv") || fail $NAME "viewer: $why"
-note "viewer: $why"
+tc_stop
+tc_exited_ok "the second talkcast"
+log_clean second.log "sanitizer report in the second log"
+none_dead_lettered
+spoken_once m1 m2 m3
+no_gap view.flv viewer
 [ "$(grep -c 'level=warn.*Timeout was reached' "$T/talkcast.log")" -ge 4 ] || fail $NAME "not every timed-out attempt is logged"
 grep -q 'falling back to espeak' "$T/talkcast.log" || fail $NAME "the fallback is not logged"
 note "log: $(grep -m 1 'Timeout was reached' "$T/talkcast.log" | sed 's/.*msg=//') / $(grep -m 1 'falling back' "$T/talkcast.log" | sed 's/.*msg=//')"
