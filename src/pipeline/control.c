@@ -175,19 +175,23 @@ void tc_pipe_submit(tc_pipe *p, tc_msg *m, void *handle, int64_t received_ns)
     if (p->draining) {
         json_object_put(d);
         tc_pipe_settle(p, j, TC_PIPE_REQUEUED, "shutting down");
-    } else if (tc_pipe_seen(p, j->msg.id)) {
-        json_object_put(d);
-        tc_log(&log_ctx, TC_LOG_INFO, "message id=%s was settled before: not spoken again", j->msg.id);
-        tc_pipe_settle(p, j, TC_PIPE_DUPLICATE, "already spoken");
     } else if ((same = find_id(p->queue, j->msg.id)) || (same = find_id(p->active, j->msg.id))) {
         /* a redelivery of one we hold (its first delivery belonged to a
-         * connection that is gone): keep the job, take the new handle */
+         * connection that is gone): keep the job, take the new handle. The
+         * stale copy is settled without marking the id as done: the
+         * message is not said yet, and a later redelivery (another broker
+         * restart) must find it held, not "already spoken". */
         json_object_put(d);
         void *old = same->handle;
         same->handle = j->handle;
         j->handle = old;
+        j->stale = 1;
         tc_log(&log_ctx, TC_LOG_INFO, "message id=%s redelivered while held: keeping one copy", j->msg.id);
         tc_pipe_settle(p, j, TC_PIPE_DUPLICATE, "redelivered while held");
+    } else if (tc_pipe_seen(p, j->msg.id)) {
+        json_object_put(d);
+        tc_log(&log_ctx, TC_LOG_INFO, "message id=%s was settled before: not spoken again", j->msg.id);
+        tc_pipe_settle(p, j, TC_PIPE_DUPLICATE, "already spoken");
     } else if (p->n_queue >= p->cfg.max_queue) {
         json_object_put(d);
         char reason[96];

@@ -26,6 +26,7 @@ typedef struct tc_pipe_job {
     uint64_t seq;              /* arrival order; the engine group of its segments */
     tc_msg msg;
     void *handle;              /* the caller's; settled exactly once */
+    int stale;                 /* a redelivery's old copy: settling it does not mark the id done */
     int64_t received_ns;
     int cut_in;                /* goes before every queued message */
     struct tc_pipe_job *next;  /* in the queue or the active list */

@@ -132,7 +132,7 @@ void tc_pipe_update_state(tc_pipe *p, const char *why)
 
 void tc_pipe_settle(tc_pipe *p, tc_pipe_job *j, tc_pipe_outcome o, const char *reason)
 {
-    if (o != TC_PIPE_REQUEUED) tc_pipe_remember(p, j->msg.id);
+    if (o != TC_PIPE_REQUEUED && !j->stale) tc_pipe_remember(p, j->msg.id);
     switch (o) {
     case TC_PIPE_SPOKEN: p->st.spoken++; break;
     case TC_PIPE_INTERRUPTED: p->st.interrupted++; break;

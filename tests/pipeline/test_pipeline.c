@@ -399,6 +399,31 @@ static void test_duplicates(void **state)
     free_rec(&f);
 }
 
+/* Two broker restarts while a message waits its turn: each redelivery
+ * takes over the held job's handle, and the message is still spoken, once,
+ * and settled on the newest handle. (A fixed bug: the first stale copy's
+ * settle marked the id as done, so the second redelivery was acked as
+ * "already spoken" while the message still waited — lost if talkcast then
+ * stopped before it was said.) */
+static void test_redelivered_twice_while_held(void **state)
+{
+    (void)state;
+    fixture f;
+    start(&f, "dup2", 150, NULL);
+    int a = text(&f, "busy", "A first message that keeps the speech thread busy for a while.", 0, 0);
+    int b1 = text(&f, "held", "Said once.", 0, 0);
+    int b2 = text(&f, "held", "Said once.", 0, 0); /* the broker came back */
+    int b3 = text(&f, "held", "Said once.", 0, 0); /* and once more */
+    assert_int_equal(wait_settled(&f, b3, 5000), TC_PIPE_SPOKEN);
+    tc_pipe_stats st;
+    finish(&f, &st);
+    assert_int_equal(outcome_of(&f, a), TC_PIPE_SPOKEN);
+    assert_int_equal(outcome_of(&f, b1), TC_PIPE_DUPLICATE);
+    assert_int_equal(outcome_of(&f, b2), TC_PIPE_DUPLICATE);
+    assert_int_equal(st.spoken, 2);
+    free_rec(&f);
+}
+
 /* A provider that cannot be reached: the message fails with a reason,
  * through ERROR back to IDLE, and the next message is still taken. */
 static void test_tts_failure(void **state)
@@ -498,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_clear),
         cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_redelivered_twice_while_held),
         cmocka_unit_test(test_tts_failure),
         cmocka_unit_test(test_controls),
         cmocka_unit_test(test_drain),
