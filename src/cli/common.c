@@ -28,7 +28,8 @@ void tc_cli_memory_policy(const tc_config *cfg)
      * threshold after the first such free and keep later frames in its
      * heaps, so memory let go after a stall or an idle x264 close would
      * stay in the process. Nothing per frame is that large. */
-    if (!mallopt(M_MMAP_THRESHOLD, 128 * 1024)) tc_log(&log_ctx, TC_LOG_WARN, "cannot fix malloc's mmap threshold");
+    if (!mallopt(M_MMAP_THRESHOLD, 128 * 1024)) /* e.g. under ASan, whose allocator has no such knob */
+        tc_log(&log_ctx, TC_LOG_DEBUG, "this malloc does not take M_MMAP_THRESHOLD");
     if (!cfg->huge_pages && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
         tc_log(&log_ctx, TC_LOG_WARN, "cannot turn off transparent huge pages: %s", strerror(errno));
 }
