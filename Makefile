@@ -34,10 +34,13 @@ build-asan: deps $(ASAN)/build.ninja
 test: build build-asan
 	scripts/test.sh $(BUILD) $(ASAN)
 
+# (every set runs even if one before it failed; the exit status says if any did)
 test-long: build build-asan
-	TALKCAST_BIN=$(BUILD)/talkcast TC_IT_DIR=tests/faults TC_IT_SET=long bash tests/run-integration.sh
-	TALKCAST_BIN=$(ASAN)/talkcast TC_IT_DIR=tests/integration bash tests/run-integration.sh
-	TALKCAST_BIN=$(ASAN)/talkcast TC_IT_DIR=tests/faults TC_IT_SET=all bash tests/run-integration.sh
+	@rc=0; \
+	TALKCAST_BIN=$(BUILD)/talkcast TC_IT_DIR=tests/faults TC_IT_SET=long bash tests/run-integration.sh || rc=1; \
+	TALKCAST_BIN=$(ASAN)/talkcast TC_IT_DIR=tests/integration bash tests/run-integration.sh || rc=1; \
+	TALKCAST_BIN=$(ASAN)/talkcast TC_IT_DIR=tests/faults TC_IT_SET=all bash tests/run-integration.sh || rc=1; \
+	exit $$rc
 
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
