@@ -77,7 +77,7 @@ struct priv {
     int breath_frames; /* frames per breath */
     tc_vector_palette pal;
     tc_vector_geom geom;
-    cairo_surface_t *base; /* the base layer, full frame, ARGB32 */
+    cairo_surface_t *base; /* the base layer, full frame, ARGB32; only during init (bands keep their part) */
     AVFrame *base_frame;   /* the base layer in the output format */
     band bands[N_BANDS];
     slot pool[POOL_MAX];
