@@ -377,7 +377,8 @@ static void speak(tc_pipe *p, tc_pipe_job *j)
         /* the provider (and its fallback) failed for good: this message
          * fails, the next goes on */
         j->stop = STOP_FAIL;
-        snprintf(j->reason, sizeof j->reason, "speech synthesis failed: %s", tc_strerror(r));
+        const char *why = tc_tts_last_error(p->cfg.tts);
+        snprintf(j->reason, sizeof j->reason, "speech synthesis failed: %s", why[0] ? why : tc_strerror(r));
         tc_engine_cancel(p->cfg.engine, j->seq, 0);
         tc_pipe_set_state(p, TC_PIPE_ERROR, j->reason);
     }

@@ -246,4 +246,4 @@ static int espeak_health(void *priv)
 }
 
 const tc_tts_vtable tc_tts_espeak = { "espeak", sizeof(espeak_priv), espeak_init, espeak_synth,
-                                      espeak_voices, espeak_health, espeak_uninit };
+                                      espeak_voices, espeak_health, espeak_uninit, NULL };

@@ -38,6 +38,7 @@ typedef struct http_priv {
     CURL *easy;
     atomic_int healthy;
     uint64_t seed; /* per-instance jitter */
+    char err[300]; /* why the last synth failed (tc_tts_vtable.last_error) */
 } http_priv;
 
 typedef struct body {
@@ -400,6 +401,7 @@ static int http_synth(void *priv, const char *sentence, const tc_tts_request *re
     snprintf(json + pos, cap - pos, "}");
 
     int r = TC_ERR_NET;
+    p->err[0] = '\0';
     tc_backoff bo;
     tc_backoff_init(&bo, p->cfg.backoff_min, p->cfg.backoff_max, p->seed++);
     for (int attempt = 0; attempt <= p->cfg.retries; attempt++) {
@@ -415,11 +417,15 @@ static int http_synth(void *priv, const char *sentence, const tc_tts_request *re
             int timeout = cr == CURLE_OPERATION_TIMEDOUT;
             tc_log(&p->log, TC_LOG_WARN, "attempt %d/%d: %s", attempt + 1, p->cfg.retries + 1,
                    curl_easy_strerror(cr));
+            snprintf(p->err, sizeof p->err, "%s after %d attempt%s", curl_easy_strerror(cr), attempt + 1,
+                     attempt ? "s" : "");
             r = timeout ? TC_ERR_TIMEOUT : TC_ERR_NET;
             wait = tc_backoff_next(&bo);
         } else if (status == 429 || status >= 500) {
             excerpt(p, &b, ex, sizeof ex);
             tc_log(&p->log, TC_LOG_WARN, "attempt %d/%d: HTTP %ld: %s", attempt + 1, p->cfg.retries + 1, status, ex);
+            snprintf(p->err, sizeof p->err, "HTTP %ld after %d attempt%s: %.80s", status, attempt + 1,
+                     attempt ? "s" : "", ex);
             r = TC_ERR_NET;
             /* the server's Retry-After wins over our schedule (capped) */
             wait = b.retry_after >= 0 ? tc_backoff_jitter(&bo, b.retry_after) : tc_backoff_next(&bo);
@@ -427,6 +433,7 @@ static int http_synth(void *priv, const char *sentence, const tc_tts_request *re
         } else if (status < 200 || status >= 300) {
             excerpt(p, &b, ex, sizeof ex);
             tc_log(&p->log, TC_LOG_ERROR, "HTTP %ld (not retried): %s", status, ex);
+            snprintf(p->err, sizeof p->err, "HTTP %ld (not retried): %.80s", status, ex);
             r = status == 401 || status == 403 ? TC_ERR_INVAL : status == 404 ? TC_ERR_NOTFOUND : TC_ERR_INVAL;
         } else {
             r = tc_tts_http_decode(b.data, b.len, b.content_type, p->format, p->cfg.sample_rate, &out->pcm,
@@ -435,6 +442,8 @@ static int http_synth(void *priv, const char *sentence, const tc_tts_request *re
                 excerpt(p, &b, ex, sizeof ex);
                 tc_log(&p->log, TC_LOG_ERROR, "HTTP %ld with %zu bytes of %s that are not audio: %.60s", status,
                        b.len, b.content_type[0] ? b.content_type : "unknown type", ex);
+                snprintf(p->err, sizeof p->err, "HTTP %ld with %zu bytes of %s that are not audio", status, b.len,
+                         b.content_type[0] ? b.content_type : "unknown type");
                 r = TC_ERR_FORMAT;
             }
         }
@@ -469,6 +478,8 @@ static int http_voices(void *priv, tc_tts_voice **list, int *n)
     return TC_OK;
 }
 
+static const char *http_last_error(void *priv) { return ((http_priv *)priv)->err; }
+
 static int http_health(void *priv)
 {
     http_priv *p = priv;
@@ -476,6 +487,6 @@ static int http_health(void *priv)
 }
 
 const tc_tts_vtable tc_tts_openai = { "openai", sizeof(http_priv), openai_init, http_synth, http_voices,
-                                      http_health, http_uninit };
+                                      http_health, http_uninit, http_last_error };
 const tc_tts_vtable tc_tts_elevenlabs = { "elevenlabs", sizeof(http_priv), eleven_init, http_synth,
-                                          http_voices, http_health, http_uninit };
+                                          http_voices, http_health, http_uninit, http_last_error };

@@ -5,6 +5,7 @@
 #include "core/err.h"
 #include "core/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ struct tc_tts {
     int max_chars;
     atomic_int cancel;
     atomic_llong messages, sentences, failures, fallbacks, cancelled;
+    char err[320];                     /* why the last message failed */
 };
 
 void tc_tts_chunk_free(tc_tts_chunk *c)
@@ -98,11 +100,13 @@ int tc_tts_speak(tc_tts *t, const tc_tts_request *req, tc_tts_sink sink, void *o
 {
     atomic_store(&t->cancel, 0);
     atomic_fetch_add(&t->messages, 1);
+    t->err[0] = '\0';
     char *clean = NULL;
     int r = tc_tts_sanitize(req->text, t->max_chars, &clean);
     if (r < 0) {
         tc_log(&log_ctx, TC_LOG_WARN, "text refused: empty after cleaning or longer than %d characters",
                t->max_chars);
+        snprintf(t->err, sizeof t->err, "text is empty after cleaning or longer than %d characters", t->max_chars);
         atomic_fetch_add(&t->failures, 1);
         return r;
     }
@@ -141,9 +145,15 @@ int tc_tts_speak(tc_tts *t, const tc_tts_request *req, tc_tts_sink sink, void *o
     }
     tc_tts_split_free(sent, n);
     if (r == TC_ERR_CLOSED) atomic_fetch_add(&t->cancelled, 1);
-    else if (r < 0) atomic_fetch_add(&t->failures, 1);
+    else if (r < 0) {
+        atomic_fetch_add(&t->failures, 1);
+        const char *why = p->vt->last_error ? p->vt->last_error(p->priv) : NULL;
+        snprintf(t->err, sizeof t->err, "%s: %s", p->vt->name, why && *why ? why : tc_strerror(r));
+    }
     return r;
 }
+
+const char *tc_tts_last_error(const tc_tts *t) { return t->err; }
 
 int tc_tts_voices(tc_tts *t, tc_tts_voice **list, int *n)
 {

@@ -91,6 +91,9 @@ typedef struct tc_tts_vtable {
     int (*voices)(void *priv, tc_tts_voice **list, int *n);
     int (*health)(void *priv); /* TC_OK when usable */
     void (*uninit)(void *priv); /* called once, also after a failed init */
+    /* May be NULL: one line saying why the last synth failed (e.g. "HTTP 500
+     * after 3 attempts: …"), never a secret; owned by the provider. */
+    const char *(*last_error)(void *priv);
 } tc_tts_vtable;
 
 typedef struct tc_tts tc_tts;
@@ -108,6 +111,10 @@ void tc_tts_destroy(tc_tts *t); /* accepts NULL */
  * hand it to `sink` at once. TC_ERR_CLOSED when cancelled. */
 int tc_tts_speak(tc_tts *t, const tc_tts_request *req, tc_tts_sink sink, void *opaque);
 void tc_tts_cancel(tc_tts *t);     /* stop the current message (any thread) */
+/* Why the last tc_tts_speak failed, in one line naming the provider (e.g.
+ * "openai: HTTP 500 after 3 attempts: …"); "" after a success. Same thread
+ * as tc_tts_speak. */
+const char *tc_tts_last_error(const tc_tts *t);
 
 int tc_tts_voices(tc_tts *t, tc_tts_voice **list, int *n);
 int tc_tts_health(tc_tts *t, int *primary_ok, int *fallback_ok);

@@ -438,6 +438,8 @@ static void test_tts_failure(void **state)
     finish(&f, &st);
     assert_int_equal(outcome_of(&f, a), TC_PIPE_FAILED);
     assert_non_null(strstr(f.r.reason[0], "speech synthesis failed"));
+    /* the reason says what went wrong, not only "network error" */
+    assert_non_null(strstr(f.r.reason[0], "openai: Couldn't connect to server after"));
     assert_true(find_event(&f, 0, "\"event\":\"failed\"", "\"f1\"") >= 0);
     assert_true(find_event(&f, 0, "\"to\":\"ERROR\"", NULL) >= 0);
     assert_int_equal(st.state, TC_PIPE_IDLE);
