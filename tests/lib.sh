@@ -52,6 +52,28 @@ tc_bin() {
   echo "$b"
 }
 
+# tc_plain_bin: the talkcast to run under valgrind — $TALKCAST_BIN, or,
+# when that is a sanitizer build (which cannot run under valgrind), the
+# plain one at $TC_PLAIN_BIN (default build/talkcast). Sets $TC; call it
+# directly, not in $(...), so a failure ends the test.
+tc_plain_bin() {
+  local name
+  name=$(basename "$0" .sh)
+  TC=$(tc_bin)
+  if nm -an "$TC" 2>/dev/null | grep __asan_init >/dev/null; then
+    TC=${TC_PLAIN_BIN:-$TC_ROOT/build/talkcast}
+    [ -x "$TC" ] || fail "$name" "$TALKCAST_BIN is a sanitizer build and no plain build is at $TC (set TC_PLAIN_BIN)"
+    note "sanitizer build under test; valgrind runs the plain one, $TC"
+  fi
+}
+
+# tc_photo: the public-domain test portrait from ../shared/avatars (or
+# $TC_PHOTO) as $PHOTO; fails the test when it is missing.
+tc_photo() {
+  PHOTO=${TC_PHOTO:-$TC_ROOT/../shared/avatars/astronaut.png}
+  [ -f "$PHOTO" ] || fail "$(basename "$0" .sh)" "no test photo at $PHOTO"
+}
+
 # tc_tmpdir: create the test's private dir as $T (call it directly, not in
 # $(...), so the trap lands in the test's shell). On exit: background
 # processes get SIGTERM (SIGKILL after 3 s), every nginx under $T stops, and

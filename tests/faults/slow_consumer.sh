@@ -23,24 +23,7 @@ NAME=slow_consumer
 fault_begin
 
 # A listener that accepts every connection, never reads, counts them.
-"$PY" - "$T/port" "$T/accepted" <<'PY' &
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.bind(("127.0.0.1", 0))
-s.listen(8)
-open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-held = []
-end = time.time() + 120
-while time.time() < end:
-    s.settimeout(1)
-    try:
-        c, _ = s.accept()
-        held.append(c)
-        open(sys.argv[2], "w").write(str(len(held)))
-    except socket.timeout:
-        pass
-PY
+"$PY" "$TC_ROOT/tests/stuck_listener.py" "$T/port" 120 "$T/accepted" &
 BG_PIDS+=($!)
 for _ in $(seq 1 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 stuck=$(cat "$T/port")

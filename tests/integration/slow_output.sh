@@ -14,23 +14,7 @@ tc_tmpdir
 TC=$(tc_bin)
 
 # A listener that accepts every connection and never reads from it.
-"$PY" - "$T/port" <<'PY' &
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.bind(("127.0.0.1", 0))
-s.listen(8)
-open(sys.argv[1], "w").write(str(s.getsockname()[1]))
-held = []
-end = time.time() + 60
-while time.time() < end:
-    s.settimeout(1)
-    try:
-        c, _ = s.accept()
-        held.append(c)
-    except socket.timeout:
-        pass
-PY
+"$PY" "$TC_ROOT/tests/stuck_listener.py" "$T/port" 60 &
 BG_PIDS+=($!)
 for _ in $(seq 1 50); do [ -s "$T/port" ] && break; sleep 0.1; done
 port=$(cat "$T/port")

@@ -15,14 +15,8 @@ source "$(dirname "$0")/../lib.sh"
 NAME=valgrind_run
 need valgrind curl
 tc_tmpdir
-TC=$(tc_bin)
-if nm -an "$TC" 2>/dev/null | grep __asan_init >/dev/null; then
-  TC=${TC_PLAIN_BIN:-$TC_ROOT/build/talkcast}
-  [ -x "$TC" ] || fail $NAME "$TALKCAST_BIN is a sanitizer build and no plain build is at $TC (set TC_PLAIN_BIN)"
-  note "sanitizer build under test; valgrind runs the plain one, $TC"
-fi
-PHOTO=${TC_PHOTO:-$TC_ROOT/../shared/avatars/astronaut.png}
-[ -f "$PHOTO" ] || fail $NAME "no test photo at $PHOTO"
+tc_plain_bin
+tc_photo
 mkdir "$T/avatars"
 cp "$PHOTO" "$T/avatars/astro.png"
 cp "$TC_ROOT/assets/avatars/astronaut.landmarks.json" "$T/avatars/astro.landmarks.json"

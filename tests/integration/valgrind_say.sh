@@ -14,15 +14,8 @@ source "$(dirname "$0")/../lib.sh"
 NAME=valgrind_say
 need valgrind ffmpeg
 tc_tmpdir
-TC=$(tc_bin)
-# a sanitizer build cannot run under valgrind: the test needs a plain one
-if nm -an "$TC" 2>/dev/null | grep __asan_init >/dev/null; then
-  TC=${TC_PLAIN_BIN:-$TC_ROOT/build/talkcast}
-  [ -x "$TC" ] || fail $NAME "$TALKCAST_BIN is a sanitizer build and no plain build is at $TC (set TC_PLAIN_BIN)"
-  note "sanitizer build under test; valgrind runs the plain one, $TC"
-fi
-PHOTO=${TC_PHOTO:-$TC_ROOT/../shared/avatars/astronaut.png}
-[ -f "$PHOTO" ] || fail $NAME "no test photo at $PHOTO"
+tc_plain_bin
+tc_photo
 
 ffmpeg -nostdin -v error -f lavfi -i "testsrc=s=320x180:r=25" -t 1 -pix_fmt yuv420p -y "$T/loop.mp4"
 mkdir "$T/pack"
