@@ -393,7 +393,8 @@ int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts 
         if (!strcmp(e.versions[i].sha, sha)) at = i;
     if (at < 0) {
         tc_avatar_version *nv = realloc(e.versions, (size_t)(e.n_versions + 1) * sizeof *nv);
-        char *cs = clean_source(src);
+        char absrc[PATH_MAX];
+        char *cs = clean_source(is_url(src) || !realpath(src, absrc) ? src : absrc);
         if (!nv || !cs) {
             if (nv) e.versions = nv;
             free(cs);
