@@ -289,7 +289,7 @@ int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts 
     if (s->lock != TC_AVATAR_WRITE) return tc_avatar_fail(err, elen, TC_ERR_INVAL, "the store is open read-only");
     char base[256], ext[16], name[TC_AVATAR_NAME_MAX + 1];
     split_source(src, base, sizeof base, ext, sizeof ext);
-    const char *nm = o->name && o->name[0] ? o->name : base;
+    const char *nm = o->name ? o->name : base;
     if (!tc_avatar_name_ok(nm))
         return tc_avatar_fail(err, elen, TC_ERR_INVAL,
                               "'%s' cannot be an avatar name (1-64 of A-Z a-z 0-9 . _ -, not starting with . or -)%s", nm,
