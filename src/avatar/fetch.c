@@ -244,6 +244,7 @@ int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest, 
         int fsync_failed = cc == CURLE_OK && fsync(x.fd) < 0;
         int fsync_errno = errno;
         close(x.fd);
+        if (x.offset + x.written == 0) discard(part, meta); /* nothing to resume: no empty file left */
         res->http_status = x.status;
         if (x.restart) tc_log(&log_ctx, TC_LOG_INFO, "%s: the server sent the whole file again (Range not honoured, or the file changed); starting over", shown);
         if (x.io_errno || fsync_failed) {

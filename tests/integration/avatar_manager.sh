@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# avatar_manager — `talkcast avatar` end to end, then a stored avatar put on
+# the air mid-stream. Checks:
+#   - add a local file and an http URL (a local server on 127.0.0.1 that
+#     drops the first transfer half-way: the add resumes it), list (table and
+#     --json), a second version, remove, gc under a cap (the old version
+#     goes, the current one stays);
+#   - every refusal has its exit code and a clear message: 404 (4), wrong
+#     sha256 (3), not an avatar (3), a name a legacy file answers to (2),
+#     connection refused (1), unknown name (4) — and leaves nothing behind;
+#   - a live `talkcast run` with a private broker, recording to a file:
+#     set_avatar to a stored name mid-stream; the recording shows the vector
+#     avatar before and the stored picture after, with no video gap over one
+#     frame + 2 ms and audio as long as video; the log says how long the
+#     load took.
+# timeout 150
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$(dirname "$0")/../lib.sh"
+NAME=avatar_manager
+need ffmpeg ffprobe curl
+tc_tmpdir
+TC=$(tc_bin)
+A=$T/avatars
+mkdir -p "$A" "$T/www"
+png() { ffmpeg -nostdin -v error -f lavfi -i "color=c=$2:s=320x180" -frames:v 1 -y "$1"; }
+png "$T/green.png" 0x00c000
+png "$T/www/blue.png" 0x0000c0
+png "$T/magenta.png" 0xc000c0
+png "$A/legacy.png" 0x808080
+echo "not a picture" >"$T/www/junk.png"
+export TALKCAST_AVATAR_DIR=$A TALKCAST_AVATAR_CACHE_MAX=0
+
+# the download server (tests/avatar/avatar_http_server.py: /MODE/FILE)
+"$PY" "$TC_ROOT/tests/avatar/avatar_http_server.py" "$T/www" "$T/requests.log" >"$T/http.port" 2>"$T/http.log" &
+srv=$!
+for _ in $(seq 50); do grep -q PORT= "$T/http.port" && break; sleep 0.1; done
+H=http://127.0.0.1:$(sed -n 's/^PORT=//p' "$T/http.port")
+[ "$H" != "http://127.0.0.1:" ] || fail $NAME "the HTTP server did not start"
+
+# ---- add, list -----------------------------------------------------------------
+"$TC" avatar add "$T/green.png" --name greeny >"$T/add1.out" 2>"$T/add1.err" || fail $NAME "add of a file failed: $(cat "$T/add1.err")"
+grep -q '^added greeny: image' "$T/add1.out" || fail $NAME "add said: $(cat "$T/add1.out")"
+blue_sha=$(sha256sum "$T/www/blue.png" | cut -d' ' -f1)
+"$TC" avatar add "$H/drop/blue.png" --name sky --sha256 "$blue_sha" >"$T/add2.out" 2>"$T/add2.err" \
+  || fail $NAME "add of a URL failed: $(cat "$T/add2.err")"
+grep -q 'download resumed' "$T/add2.out" || fail $NAME "the dropped download was not resumed: $(cat "$T/add2.out")"
+grep -q '"status": 206' "$T/requests.log" || fail $NAME "no 206 answer in the server's log"
+note "$(cat "$T/add1.out") / $(cat "$T/add2.out")"
+"$TC" avatar list >"$T/list.out" || fail $NAME "list failed"
+grep -qE '^greeny +image ' "$T/list.out" || fail $NAME "list lacks greeny: $(cat "$T/list.out")"
+grep -qE "^sky +image .* ${blue_sha:0:12} +1 " "$T/list.out" || fail $NAME "list lacks sky with its sha: $(cat "$T/list.out")"
+
+# ---- refusals --------------------------------------------------------------------
+expect 4 "404" 'HTTP 404' "$TC" avatar add "$H/404/blue.png" --name nope
+expect 3 "wrong sha256" 'not the 0{64} asked for' "$TC" avatar add "$H/ok/blue.png" --name nope --sha256 "$(printf '0%.0s' $(seq 64))"
+expect 3 "not an avatar" 'not an avatar' "$TC" avatar add "$H/ok/junk.png" --name nope
+expect 2 "legacy name" "taken by a file" "$TC" avatar add "$T/green.png" --name legacy
+expect 2 "bad name" 'cannot be an avatar name' "$TC" avatar add "$T/green.png" --name ../x
+port=$(free_port)
+expect 1 "refused" 'connection refused' "$TC" avatar add "http://127.0.0.1:$port/x.png" --retries 0
+expect 4 "remove unknown" "no stored avatar 'nope'" "$TC" avatar remove nope
+left=$(find "$A/.store/tmp" "$A/.store/partial" -mindepth 1)
+[ -z "$left" ] || fail $NAME "refusals left files: $left"
+"$TC" avatar list --json >"$T/list.json"
+"$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); assert sorted(e["name"] for e in j) == ["greeny", "sky"], j' "$T/list.json" \
+  || fail $NAME "refusals changed the store: $(cat "$T/list.json")"
+
+# ---- versions, remove, gc ----------------------------------------------------------
+"$TC" avatar add "$T/magenta.png" --name sky >/dev/null 2>"$T/add3.err" || fail $NAME "second version: $(cat "$T/add3.err")"
+"$TC" avatar add "$T/magenta.png" --name tmpav >/dev/null 2>&1 || fail $NAME "add tmpav failed"
+"$TC" avatar remove tmpav >/dev/null || fail $NAME "remove failed"
+"$TC" avatar list --json >"$T/list.json"
+"$PY" - "$T/list.json" "$blue_sha" <<'PY' || fail $NAME "versions wrong: $(cat "$T/list.json")"
+import json, sys
+j = {e["name"]: e for e in json.load(open(sys.argv[1]))}
+assert sorted(j) == ["greeny", "sky"], sorted(j)
+sky = j["sky"]
+assert len(sky["versions"]) == 2 and sky["current"] != sys.argv[2], sky
+assert [v["sha"] for v in sky["versions"] if not v["current"]] == [sys.argv[2]], sky
+PY
+objs=$(ls "$A/.store/objects" | wc -l)
+[ "$objs" = 3 ] || fail $NAME "$objs objects for green, blue, magenta (tmpav's is shared with sky)"
+expect 2 "remove current" 'current version' "$TC" avatar remove sky --version "$(jget "$(cat "$T/list.json")" '[e for e in j if e["name"]=="sky"][0]["current"][:12]')"
+"$TC" avatar gc --max-size 0 >"$T/gc.out" 2>"$T/gc.err" || fail $NAME "gc failed: $(cat "$T/gc.err")"
+note "gc: $(cat "$T/gc.out")"
+[ ! -e "$A/.store/objects/$blue_sha" ] || fail $NAME "gc under a cap of 0 kept sky's old version"
+objs=$(ls "$A/.store/objects" | wc -l)
+[ "$objs" = 2 ] || fail $NAME "after gc: $objs objects, want the 2 current ones"
+grep -qE '^sky +image .* 1 ' <("$TC" avatar list) || fail $NAME "sky still lists 2 versions after gc"
+
+# ---- set_avatar to a stored name, live -------------------------------------------------
+rmq_start
+bg "$TC" run -o "$T/out.mkv" --amqp-url "$AMQP_URL" --queue av --width 320 --height 180 --fps 25 \
+  --duration 14 --metrics-listen 127.0.0.1:0 2>"$T/talkcast.log"
+tc=$LAST_PID
+wait_queue av.control || fail $NAME "talkcast did not declare its queues"
+wait_for_log "$T/talkcast.log" 'streaming ' 10 || fail $NAME "talkcast did not start streaming"
+sleep 4
+broker publish "$AMQP_URL" av.control '{"type":"control","command":"set_avatar","id":"sw1","args":{"avatar":"greeny"}}'
+wait_for_log "$T/talkcast.log" 'avatar is now greeny' 10 || fail $NAME "no 'avatar is now greeny' in the log"
+loaded=$(grep -o 'avatar is now greeny ([a-z]*, loaded in [0-9.]* ms)' "$T/talkcast.log")
+note "$loaded"
+broker publish "$AMQP_URL" av '{"type":"text","id":"t1","text":"Hello from the stored avatar."}'
+wait_rc "$tc"
+[ "$RC" = 0 ] || fail $NAME "talkcast exited $RC"
+probe_check "$T/out.mkv" --frames 350 --tol 3 --size 320x180 >"$T/probe.out" 2>&1 || fail $NAME "recording: $(cat "$T/probe.out")"
+note "$(cat "$T/probe.out")"
+# the picture: not green at 2 s (the vector avatar), green over the whole frame at 12 s
+rgb() { ffmpeg -nostdin -v error -ss "$2" -i "$1" -frames:v 1 -vf scale=1:1 -f rawvideo -pix_fmt rgb24 - | od -An -tu1 | xargs; }
+before=$(rgb "$T/out.mkv" 2)
+after=$(rgb "$T/out.mkv" 12)
+note "mean colour at 2 s: $before, at 12 s: $after"
+read -r r g b <<<"$after"
+[ "$g" -gt 150 ] && [ "$r" -lt 40 ] && [ "$b" -lt 40 ] || fail $NAME "the stored green avatar is not on the air at 12 s (mean RGB $after)"
+read -r r g b <<<"$before"
+{ [ "$g" -gt 150 ] && [ "$r" -lt 40 ] && [ "$b" -lt 40 ]; } && fail $NAME "the recording is green before the switch (mean RGB $before): the check proves nothing"
+# where the switch landed: the first green frame comes after the message, not before
+first=$("$PY" - "$T/out.mkv" <<'PY'
+import subprocess, sys
+raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", sys.argv[1], "-vf", "scale=1:1", "-f", "rawvideo",
+                      "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+px = [raw[i:i + 3] for i in range(0, len(raw), 3)]
+green = [i for i, p in enumerate(px) if p[1] > 150 and p[0] < 40 and p[2] < 40]
+print(f"{green[0] / 25:.2f}" if green else "none")
+PY
+)
+note "first green frame at $first s"
+fcheck "$first > 3.5 and $first < 9" || fail $NAME "the switch shows at $first s, not a few frames after the message at ~4-5 s"
+if grep -q 'level=error' "$T/talkcast.log"; then
+  fail $NAME "errors in the log: $(grep 'level=error' "$T/talkcast.log" | head -n 3)"
+fi
+kill "$srv" 2>/dev/null || true
+pass $NAME
