@@ -18,11 +18,14 @@
 #include "cli/cli.h"
 #include "core/err.h"
 
+/* The store's default cap: room for many photos and a few video loops. */
+#define DEFAULT_MAX_MB 2048
+
 static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: talkcast avatar COMMAND [OPTIONS]\n\n"
-            "  add PATH|URL [--name N] [--sha256 HEX] [--retries N]\n"
+            "  add PATH|URL [--name N] [--sha256 HEX] [--retries N] [--max-size MB]\n"
             "                 store an image (with NAME.landmarks.json beside it), a video loop, a sprite\n"
             "                 pack directory, or an http(s) URL of one file, as N's current version\n"
             "  list [--json]  every stored name: kind, size, sha, versions\n"
@@ -30,9 +33,12 @@ static void usage(FILE *f)
             "                 remove a name (all its versions), or one old version\n"
             "  use NAME --version SHA   make a stored version current again (roll back)\n"
             "  gc [--max-size MB]       remove what nothing names, then old versions over the cap\n\n"
+            "--max-size MB caps the store (default %d; 'none' for no cap): 'add' and 'gc' then remove\n"
+            "old non-current versions, oldest first; a name's current version is never removed.\n"
             "The store is in --avatar-dir (TALKCAST_AVATAR_DIR), where 'run' finds set_avatar names;\n"
-            "default $XDG_DATA_HOME/talkcast/avatars. --avatar-cache-max MB caps it after each add.\n"
-            "Exit codes: 0 done, 1 failure, 2 usage, 3 content refused (sha256, not an avatar), 4 not found.\n");
+            "default $XDG_DATA_HOME/talkcast/avatars.\n"
+            "Exit codes: 0 done, 1 failure, 2 usage, 3 content refused (sha256, not an avatar), 4 not found.\n",
+            DEFAULT_MAX_MB);
 }
 
 static int exit_code(int rc)
@@ -113,7 +119,7 @@ int tc_cli_avatar(int argc, char **argv)
     const char *sub = argv[1];
     const char *name = NULL, *sha = NULL, *version = NULL;
     int all = 0, json = 0, retries = 3;
-    double max_mb = -1;
+    double max_mb = DEFAULT_MAX_MB; /* < 0: no cap */
     /* the command's own flags out; what is left is configuration and words */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest) return 1;
@@ -131,8 +137,8 @@ int tc_cli_avatar(int argc, char **argv)
             char *end;
             if (slot) *slot = v;
             else if (!strcmp(a, "--max-size")) {
-                max_mb = strtod(v, &end);
-                if (*end || max_mb < 0) rc = 2;
+                max_mb = strcmp(v, "none") ? strtod(v, &end) : -1;
+                if (strcmp(v, "none") && (*end || max_mb < 0 || !v[0])) rc = 2;
             } else {
                 retries = (int)strtol(v, &end, 10);
                 if (*end || retries < 0 || retries > 100) rc = 2;
@@ -171,7 +177,7 @@ int tc_cli_avatar(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    if (nw != want || (strcmp(sub, "add") && sha) || (strcmp(sub, "add") && name) ||
+    if (nw != want || (strcmp(sub, "add") && sha) || (strcmp(sub, "add") && name) || (max_mb != DEFAULT_MAX_MB && strcmp(sub, "add") && strcmp(sub, "gc")) ||
         (!strcmp(sub, "use") && !version) || (all && version)) {
         fprintf(stderr, "talkcast avatar %s: wrong arguments\n", sub);
         usage(stderr);
@@ -201,12 +207,11 @@ int tc_cli_avatar(int argc, char **argv)
             printf("added %s: %s, %s, sha256 %.12s%s%s\n", info.name, info.kind, sz, info.sha,
                    info.existed ? " (content already stored)" : "", info.resumed_from ? " (download resumed)" : "");
             int64_t freed = 0, total = 0;
-            if (cfg.avatar_cache_max > 0 &&
-                tc_avatar_gc(st, (int64_t)cfg.avatar_cache_max << 20, &freed, &total, err, sizeof err) < 0)
+            if (max_mb >= 0 && tc_avatar_gc(st, (int64_t)(max_mb * 1048576.0), &freed, &total, err, sizeof err) < 0)
                 fprintf(stderr, "talkcast avatar add: the size cap was not applied: %s\n", err);
             else if (freed) {
                 human(freed, sz, sizeof sz);
-                printf("removed %s of old versions to stay under --avatar-cache-max %d MB\n", sz, cfg.avatar_cache_max);
+                printf("removed %s of old versions to stay under %g MB (--max-size)\n", sz, max_mb);
             }
         }
     } else if (!strcmp(sub, "remove")) {
@@ -220,8 +225,7 @@ int tc_cli_avatar(int argc, char **argv)
         else printf("%s is now version %s\n", words[0], version);
         rc = exit_code(r);
     } else { /* gc */
-        int64_t freed = 0, total = 0, cap = max_mb >= 0 ? (int64_t)(max_mb * 1048576.0)
-                                         : cfg.avatar_cache_max > 0 ? (int64_t)cfg.avatar_cache_max << 20 : -1;
+        int64_t freed = 0, total = 0, cap = max_mb >= 0 ? (int64_t)(max_mb * 1048576.0) : -1;
         r = tc_avatar_gc(st, cap, &freed, &total, err, sizeof err);
         if (r < 0) fprintf(stderr, "talkcast avatar gc: %s\n", err);
         else {

@@ -160,9 +160,6 @@ static const opt_ext options[] = {
       "the vector avatar breathes between and during messages (--no-breathing: a still body)"),
     O("avatar-dir", 0, "TALKCAST_AVATAR_DIR", TC_OPT_STRING, OFF(avatar_dir), 0, "", 0, 0, NULL, G_AVATAR,
       "where set_avatar looks up names (NAME, NAME.png/.jpg/.mp4, NAME/ sprite pack)"),
-    O("avatar-cache-max", 0, "TALKCAST_AVATAR_CACHE_MAX", TC_OPT_INT, OFF(avatar_cache_max), 0, "2048", 0, 1048576,
-      NULL, G_AVATAR, "MB the avatar store ('talkcast avatar', in --avatar-dir) may hold: past it, "
-      "'avatar add' removes old non-current versions, oldest first; 0 = no cap"),
     O("duration", 0, "TALKCAST_DURATION", TC_OPT_DOUBLE, OFF(duration), 0, "0", 0, 1e9, NULL, G_RUN,
       "stop after this many seconds of stream; 0 = run until stopped"),
     O("pace", 0, "TALKCAST_PACE", TC_OPT_ENUM, OFF(pace), 0, "live", 0, 0, pace_names, G_RUN,

@@ -83,7 +83,6 @@ typedef struct tc_config {
     int on_stop;              /* tc_pipe_drain_mode: 0 sentence, 1 message, 2 now */
     double stop_timeout;
     char *avatar_dir;
-    int avatar_cache_max;     /* MB the avatar store may hold before old versions go; 0 = no cap */
     /* run */
     double duration;          /* seconds; 0 = run until stopped */
     int pace;                 /* tc_pace */

@@ -4,7 +4,7 @@
 #   - add a local file and an http URL (a local server on 127.0.0.1 that
 #     drops the first transfer half-way: the add resumes it), list (table and
 #     --json), a second version, remove, gc under a cap (the old version
-#     goes, the current one stays);
+#     goes, the current one stays), and the cap an add applies itself;
 #   - every refusal has its exit code and a clear message: 404 (4), wrong
 #     sha256 (3), not an avatar (3), a name a legacy file answers to (2),
 #     connection refused (1), unknown name (4) — and leaves nothing behind;
@@ -29,7 +29,7 @@ png "$T/www/blue.png" 0x0000c0
 png "$T/magenta.png" 0xc000c0
 png "$A/legacy.png" 0x808080
 echo "not a picture" >"$T/www/junk.png"
-export TALKCAST_AVATAR_DIR=$A TALKCAST_AVATAR_CACHE_MAX=0
+export TALKCAST_AVATAR_DIR=$A
 
 # the download server (tests/avatar/avatar_http_server.py: /MODE/FILE)
 "$PY" "$TC_ROOT/tests/avatar/avatar_http_server.py" "$T/www" "$T/requests.log" >"$T/http.port" 2>"$T/http.log" &
@@ -88,6 +88,13 @@ note "gc: $(cat "$T/gc.out")"
 objs=$(ls "$A/.store/objects" | wc -l)
 [ "$objs" = 2 ] || fail $NAME "after gc: $objs objects, want the 2 current ones"
 grep -qE '^sky +image .* 1 ' <("$TC" avatar list) || fail $NAME "sky still lists 2 versions after gc"
+# the cap an add applies by itself: back to blue, magenta (now old) goes at once
+mag_sha=$(sha256sum "$T/magenta.png" | cut -d' ' -f1)
+"$TC" avatar add "$H/ok/blue.png" --name sky --max-size 0 >"$T/add4.out" 2>"$T/add4.err" || fail $NAME "add with a cap: $(cat "$T/add4.err")"
+grep -q 'removed .* of old versions' "$T/add4.out" || fail $NAME "add under a cap of 0 removed nothing: $(cat "$T/add4.out")"
+[ ! -e "$A/.store/objects/$mag_sha" ] || fail $NAME "the add's cap kept sky's old version"
+[ -e "$A/.store/objects/$blue_sha" ] || fail $NAME "the add's cap removed the new current version"
+expect 2 "bad --max-size" 'not a valid number' "$TC" avatar gc --max-size lots
 
 # ---- set_avatar to a stored name, live -------------------------------------------------
 rmq_start
