@@ -61,7 +61,8 @@ typedef enum tc_avatar_lock { TC_AVATAR_READ = 0, TC_AVATAR_WRITE = 1 } tc_avata
 /* Open (creating the layout) the store under `root` and take its lock,
  * shared or exclusive (waits for another writer). A writer also clears
  * tmp/ of what a crashed writer left. */
-int tc_avatar_store_open(tc_avatar_store **out, const char *root, tc_avatar_lock lock, char *err, size_t elen);
+int tc_avatar_store_open(tc_avatar_store **out, const char *root, tc_avatar_lock lock, char *err,
+                         size_t elen);
 void tc_avatar_store_close(tc_avatar_store *s); /* releases the lock; accepts NULL */
 
 /* Called between the steps of an add (for progress, and for tests that
@@ -70,13 +71,13 @@ void tc_avatar_store_close(tc_avatar_store *s); /* releases the lock; accepts NU
 typedef void (*tc_avatar_step_fn)(void *opaque, const char *step);
 
 typedef struct tc_avatar_add_opts {
-    const char *name;         /* NULL = the source's base name without extension */
-    const char *sha256;       /* expected SHA-256 (hex) of the file fetched/read, or NULL */
-    double connect_timeout;   /* s, for URLs; 0 = 10 */
-    double stall_timeout;     /* s without a byte before a transfer is given up; 0 = 30 */
-    int retries;              /* extra attempts after a dropped transfer (resuming) */
-    int64_t max_bytes;        /* largest download accepted; 0 = 4 GiB */
-    int width, height;        /* probe size; 0 = 64x64 */
+    const char *name;       /* NULL = the source's base name without extension */
+    const char *sha256;     /* expected SHA-256 (hex) of the file fetched/read, or NULL */
+    double connect_timeout; /* s, for URLs; 0 = 10 */
+    double stall_timeout;   /* s without a byte before a transfer is given up; 0 = 30 */
+    int retries;            /* extra attempts after a dropped transfer (resuming) */
+    int64_t max_bytes;      /* largest download accepted; 0 = 4 GiB */
+    int width, height;      /* probe size; 0 = 64x64 */
     tc_avatar_step_fn on_step;
     void *opaque;
 } tc_avatar_add_opts;
@@ -84,31 +85,31 @@ typedef struct tc_avatar_add_opts {
 typedef struct tc_avatar_info {
     char name[TC_AVATAR_NAME_MAX + 1];
     char sha[65];
-    char kind[16];            /* the renderer that loaded it: image, photo, video, sprite */
-    int64_t size;             /* bytes of the object */
-    int existed;              /* the object was in the store already */
-    int64_t resumed_from;     /* a download resumed at this byte (0 = from the start) */
+    char kind[16];        /* the renderer that loaded it: image, photo, video, sprite */
+    int64_t size;         /* bytes of the object */
+    int existed;          /* the object was in the store already */
+    int64_t resumed_from; /* a download resumed at this byte (0 = from the start) */
 } tc_avatar_info;
 
 /* Add PATH (a file, with its landmarks sidecar if any, or a pack
  * directory) or an http(s) URL under a name, as that name's current
  * version. A name that a file of the legacy directory already answers to is
  * refused (TC_ERR_INVAL). Needs the WRITE lock. */
-int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts *o, tc_avatar_info *info,
-                  char *err, size_t elen);
+int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts *o,
+                  tc_avatar_info *info, char *err, size_t elen);
 
 typedef struct tc_avatar_version {
     char sha[65];
     char kind[16];
-    char file[64];            /* the entry inside the object: "avatar.png", or "." for a pack */
-    char *source;             /* where it came from (owned by the list) */
+    char file[64]; /* the entry inside the object: "avatar.png", or "." for a pack */
+    char *source;  /* where it came from (owned by the list) */
     int64_t size;
-    int64_t added;            /* unix seconds */
+    int64_t added; /* unix seconds */
 } tc_avatar_version;
 
 typedef struct tc_avatar_entry {
     char name[TC_AVATAR_NAME_MAX + 1];
-    int current;              /* index into versions */
+    int current; /* index into versions */
     int n_versions;
     tc_avatar_version *versions;
 } tc_avatar_entry;
@@ -120,23 +121,27 @@ void tc_avatar_list_free(tc_avatar_entry *e, int n);
 /* Remove a name (every version), or one non-current version (`version` a
  * sha or a unique prefix of 6+ hex digits). Objects no name uses any more
  * are deleted. Needs the WRITE lock. */
-int tc_avatar_remove(tc_avatar_store *s, const char *name, const char *version, char *err, size_t elen);
+int tc_avatar_remove(tc_avatar_store *s, const char *name, const char *version, char *err,
+                     size_t elen);
 
 /* Make a stored version current again (roll back). Needs the WRITE lock. */
-int tc_avatar_use(tc_avatar_store *s, const char *name, const char *version, char *err, size_t elen);
+int tc_avatar_use(tc_avatar_store *s, const char *name, const char *version, char *err,
+                  size_t elen);
 
 /* Collect garbage: leftovers of crashed writers, objects no name uses, and
  * then, while the store is over `max_bytes` (< 0 = no cap), non-current
  * versions, oldest added first. A name's current version is never removed.
  * *freed / *total (may be NULL) get the bytes removed and left. */
-int tc_avatar_gc(tc_avatar_store *s, int64_t max_bytes, int64_t *freed, int64_t *total, char *err, size_t elen);
+int tc_avatar_gc(tc_avatar_store *s, int64_t max_bytes, int64_t *freed, int64_t *total, char *err,
+                 size_t elen);
 
 /* Where the current version of stored `name` lives under `root`: fills
  * `path` (ROOT/.store/objects/<sha>/<file>) and returns 0, or
  * TC_ERR_NOTFOUND when no such name is stored. Reads one ref file (replaced
  * atomically by writers), so it needs no lock; the path is built from
  * checked parts only (a plain name, 64 hex digits, a plain file name). */
-int tc_avatar_resolve(const char *root, const char *name, char *path, size_t len, char *kind, size_t klen);
+int tc_avatar_resolve(const char *root, const char *name, char *path, size_t len, char *kind,
+                      size_t klen);
 
 /* ---- downloads (fetch.c) ------------------------------------------------ */
 typedef struct tc_avatar_fetch_result {
@@ -150,7 +155,8 @@ typedef struct tc_avatar_fetch_result {
  * transfer that dropped resumes with Range when the server answers 206 for
  * the same validator (ETag or Last-Modified), else starts over. A given
  * sha256 that does not match discards the download (TC_ERR_FORMAT). */
-int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest, const tc_avatar_add_opts *o,
-                    tc_avatar_fetch_result *res, char *err, size_t elen);
+int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest,
+                    const tc_avatar_add_opts *o, tc_avatar_fetch_result *res, char *err,
+                    size_t elen);
 
 #endif

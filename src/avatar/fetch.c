@@ -27,30 +27,32 @@
 #include "core/err.h"
 #include "core/log.h"
 
-static const tc_log_ctx log_ctx = { "avatar", NULL };
+static const tc_log_ctx log_ctx = {"avatar", NULL};
 
 typedef struct xfer {
     int fd;
-    int64_t offset;           /* bytes in the part file when this attempt began */
-    int64_t written;          /* bytes this attempt appended */
+    int64_t offset;  /* bytes in the part file when this attempt began */
+    int64_t written; /* bytes this attempt appended */
     int64_t max_bytes;
-    int64_t total;            /* expected whole size, -1 unknown */
+    int64_t total; /* expected whole size, -1 unknown */
     const char *url, *meta;
-    char want_etag[256];      /* the validator the partial was fetched with */
+    char want_etag[256]; /* the validator the partial was fetched with */
     long status;
     char etag[256], lastmod[128];
     int64_t cr_start, cr_total; /* Content-Range of a 206 */
     int64_t clen;
-    int started;              /* the first body byte was seen */
-    int restart;              /* the server sent all from 0: the part was truncated */
-    int mismatch;             /* a 206 for another offset or validator */
+    int started;  /* the first body byte was seen */
+    int restart;  /* the server sent all from 0: the part was truncated */
+    int mismatch; /* a 206 for another offset or validator */
     int too_big, io_errno;
 } xfer;
 
 static void trim_copy(char *dst, size_t n, const char *v, size_t len)
 {
-    while (len && (*v == ' ' || *v == '\t')) v++, len--;
-    while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ')) len--;
+    while (len && (*v == ' ' || *v == '\t'))
+        v++, len--;
+    while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+        len--;
     if (len >= n) len = n - 1;
     memcpy(dst, v, len);
     dst[len] = '\0';
@@ -175,8 +177,9 @@ static void shown_url(const char *url, char *out, size_t n)
     if (at && (!sl || at < sl)) memmove(h, at + 1, strlen(at + 1) + 1);
 }
 
-int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest, const tc_avatar_add_opts *o,
-                    tc_avatar_fetch_result *res, char *err, size_t elen)
+int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest,
+                    const tc_avatar_add_opts *o, tc_avatar_fetch_result *res, char *err,
+                    size_t elen)
 {
     memset(res, 0, sizeof *res);
     char shown[1024], key[65], part[PATH_MAX], meta[PATH_MAX];
@@ -188,7 +191,8 @@ int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest, 
     if (snprintf(part, sizeof part, "%s/%.32s.part", partial_dir, key) >= (int)sizeof part ||
         snprintf(meta, sizeof meta, "%s/%.32s.json", partial_dir, key) >= (int)sizeof meta)
         return tc_avatar_fail(err, elen, TC_ERR_INVAL, "%s: path too long", partial_dir);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return tc_avatar_fail(err, elen, TC_ERR_IO, "libcurl did not initialise");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return tc_avatar_fail(err, elen, TC_ERR_IO, "libcurl did not initialise");
     CURL *c = curl_easy_init();
     if (!c) return tc_avatar_fail(err, elen, TC_ERR_NOMEM, "out of memory");
     tc_backoff bo;
@@ -198,13 +202,20 @@ int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest, 
     for (int a = 0; a < attempts; a++) {
         if (a > 0) {
             double d = tc_backoff_next(&bo);
-            struct timespec ts = { (time_t)d, (long)((d - (time_t)d) * 1e9) };
+            struct timespec ts = {(time_t)d, (long)((d - (time_t)d) * 1e9)};
             nanosleep(&ts, NULL);
         }
-        xfer x = { .fd = -1, .url = url, .meta = meta, .max_bytes = o->max_bytes > 0 ? o->max_bytes : ((int64_t)4 << 30),
-                   .total = -1, .cr_start = -1, .cr_total = -1, .clen = -1 };
+        xfer x = {.fd = -1,
+                  .url = url,
+                  .meta = meta,
+                  .max_bytes = o->max_bytes > 0 ? o->max_bytes : ((int64_t)4 << 30),
+                  .total = -1,
+                  .cr_start = -1,
+                  .cr_total = -1,
+                  .clen = -1};
         struct stat st;
-        if (stat(part, &st) == 0 && st.st_size > 0 && load_meta(meta, url, x.want_etag, sizeof x.want_etag) == 0) {
+        if (stat(part, &st) == 0 && st.st_size > 0 &&
+            load_meta(meta, url, x.want_etag, sizeof x.want_etag) == 0) {
             x.offset = st.st_size;
         } else {
             discard(part, meta); /* nothing we can resume safely */
@@ -229,9 +240,11 @@ int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest, 
         curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)((o->connect_timeout > 0 ? o->connect_timeout : 10) * 1000));
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                         (long)((o->connect_timeout > 0 ? o->connect_timeout : 10) * 1000));
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)(o->stall_timeout > 0 ? o->stall_timeout : 30));
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                         (long)(o->stall_timeout > 0 ? o->stall_timeout : 30));
         curl_easy_setopt(c, CURLOPT_USERAGENT, "talkcast-avatar/1");
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
@@ -244,9 +257,14 @@ int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest, 
         int fsync_failed = cc == CURLE_OK && fsync(x.fd) < 0;
         int fsync_errno = errno;
         close(x.fd);
-        if (x.offset + x.written == 0) discard(part, meta); /* nothing to resume: no empty file left */
+        if (x.offset + x.written == 0)
+            discard(part, meta); /* nothing to resume: no empty file left */
         res->http_status = x.status;
-        if (x.restart) tc_log(&log_ctx, TC_LOG_INFO, "%s: the server sent the whole file again (Range not honoured, or the file changed); starting over", shown);
+        if (x.restart)
+            tc_log(&log_ctx, TC_LOG_INFO,
+                   "%s: the server sent the whole file again (Range not honoured, or the file "
+                   "changed); starting over",
+                   shown);
         if (x.io_errno || fsync_failed) {
             errno = x.io_errno ? x.io_errno : fsync_errno;
             rc = tc_avatar_fail_errno(err, elen, "cannot write the download to", part);
@@ -254,12 +272,17 @@ int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest, 
             break;
         }
         if (x.too_big) {
-            rc = tc_avatar_fail(err, elen, TC_ERR_INVAL, "%s is larger than %lld bytes: not downloaded", shown, (long long)x.max_bytes);
+            rc = tc_avatar_fail(err, elen, TC_ERR_INVAL,
+                                "%s is larger than %lld bytes: not downloaded", shown,
+                                (long long)x.max_bytes);
             discard(part, meta);
             break;
         }
         if (x.mismatch) {
-            tc_log(&log_ctx, TC_LOG_WARN, "%s: the server resumed another version or offset; discarding the partial download", shown);
+            tc_log(
+                &log_ctx, TC_LOG_WARN,
+                "%s: the server resumed another version or offset; discarding the partial download",
+                shown);
             discard(part, meta);
             rc = tc_avatar_fail(err, elen, TC_ERR_NET, "%s changed while it was downloaded", shown);
             if (fresh_starts++ == 0) a--; /* one fresh start is not a failed attempt */
@@ -267,38 +290,54 @@ int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest, 
         }
         if (cc == CURLE_OK && x.status == 416) { /* our offset is past the file: it changed */
             discard(part, meta);
-            rc = tc_avatar_fail(err, elen, TC_ERR_NET, "%s: the server refused the resume range (416)", shown);
+            rc = tc_avatar_fail(err, elen, TC_ERR_NET,
+                                "%s: the server refused the resume range (416)", shown);
             continue;
         }
         if (cc == CURLE_OK && x.status >= 400) {
             discard(part, meta);
-            rc = tc_avatar_fail(err, elen, x.status == 404 || x.status == 410 ? TC_ERR_NOTFOUND : TC_ERR_NET,
-                                "%s: HTTP %ld%s", shown, x.status, x.status == 404 ? " (not found)" : x.status == 403 ? " (forbidden)" : x.status == 401 ? " (authorisation required)" : "");
+            rc = tc_avatar_fail(err, elen,
+                                x.status == 404 || x.status == 410 ? TC_ERR_NOTFOUND : TC_ERR_NET,
+                                "%s: HTTP %ld%s", shown, x.status,
+                                x.status == 404   ? " (not found)"
+                                : x.status == 403 ? " (forbidden)"
+                                : x.status == 401 ? " (authorisation required)"
+                                                  : "");
             if (x.status >= 500 || x.status == 429) continue; /* the server may recover */
             break;
         }
         if (cc == CURLE_OK && (x.status < 200 || x.status >= 300)) {
             discard(part, meta);
-            rc = tc_avatar_fail(err, elen, TC_ERR_NET, "%s: unexpected HTTP status %ld", shown, x.status);
+            rc = tc_avatar_fail(err, elen, TC_ERR_NET, "%s: unexpected HTTP status %ld", shown,
+                                x.status);
             break;
         }
-        if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_UNSUPPORTED_PROTOCOL ||
-            cc == CURLE_URL_MALFORMAT || cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CONNECT_ERROR) {
-            rc = tc_avatar_fail(err, elen, cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL ? TC_ERR_INVAL : TC_ERR_NET,
-                                "%s: %s", shown, cc == CURLE_COULDNT_CONNECT ? "connection refused or host unreachable" : curl_easy_strerror(cc));
+        if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+            cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT ||
+            cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CONNECT_ERROR) {
+            rc = tc_avatar_fail(
+                err, elen,
+                cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL ? TC_ERR_INVAL
+                                                                              : TC_ERR_NET,
+                "%s: %s", shown,
+                cc == CURLE_COULDNT_CONNECT ? "connection refused or host unreachable"
+                                            : curl_easy_strerror(cc));
             break;
         }
         int64_t have = x.offset + x.written;
-        if (cc != CURLE_OK || (x.total >= 0 && have < x.total)) { /* dropped: the partial stays to resume */
-            rc = tc_avatar_fail(err, elen, cc == CURLE_OPERATION_TIMEDOUT ? TC_ERR_TIMEOUT : TC_ERR_NET,
-                                "%s: the transfer stopped after %lld bytes (%s); run the same add again to resume",
-                                shown, (long long)have, cc != CURLE_OK ? curl_easy_strerror(cc) : "short body");
+        if (cc != CURLE_OK ||
+            (x.total >= 0 && have < x.total)) { /* dropped: the partial stays to resume */
+            rc = tc_avatar_fail(
+                err, elen, cc == CURLE_OPERATION_TIMEDOUT ? TC_ERR_TIMEOUT : TC_ERR_NET,
+                "%s: the transfer stopped after %lld bytes (%s); run the same add again to resume",
+                shown, (long long)have, cc != CURLE_OK ? curl_easy_strerror(cc) : "short body");
             tc_log(&log_ctx, TC_LOG_WARN, "%s", err);
             continue;
         }
         if (x.total >= 0 && have != x.total) {
             discard(part, meta);
-            rc = tc_avatar_fail(err, elen, TC_ERR_NET, "%s: got %lld bytes, expected %lld", shown, (long long)have, (long long)x.total);
+            rc = tc_avatar_fail(err, elen, TC_ERR_NET, "%s: got %lld bytes, expected %lld", shown,
+                                (long long)have, (long long)x.total);
             continue;
         }
         /* complete: check the content, then hand it over */
@@ -309,7 +348,9 @@ int tc_avatar_fetch(const char *url, const char *partial_dir, const char *dest, 
         }
         if (o->sha256 && strcmp(o->sha256, res->sha)) {
             discard(part, meta);
-            rc = tc_avatar_fail(err, elen, TC_ERR_FORMAT, "%s has sha256 %s, not the %s asked for: discarded", shown, res->sha, o->sha256);
+            rc = tc_avatar_fail(err, elen, TC_ERR_FORMAT,
+                                "%s has sha256 %s, not the %s asked for: discarded", shown,
+                                res->sha, o->sha256);
             break;
         }
         if (rename(part, dest) < 0) {

@@ -15,7 +15,7 @@
 #include "core/err.h"
 #include "core/log.h"
 
-static const tc_log_ctx log_ctx = { "avatar", NULL };
+static const tc_log_ctx log_ctx = {"avatar", NULL};
 
 static int cmp_entry(const void *a, const void *b)
 {
@@ -24,7 +24,8 @@ static int cmp_entry(const void *a, const void *b)
 
 void tc_avatar_list_free(tc_avatar_entry *e, int n)
 {
-    for (int i = 0; i < n; i++) tc_avatar_entry_clear(&e[i]);
+    for (int i = 0; i < n; i++)
+        tc_avatar_entry_clear(&e[i]);
     free(e);
 }
 
@@ -57,7 +58,8 @@ int tc_avatar_list(tc_avatar_store *s, tc_avatar_entry **out, int *n, char *err,
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         char why[512];
         int r = tc_avatar_ref_load(path, name, &v[cnt], why, sizeof why);
-        if (r == TC_OK) cnt++;
+        if (r == TC_OK)
+            cnt++;
         else if (r == TC_ERR_NOMEM) {
             rc = tc_avatar_fail(err, elen, r, "out of memory");
             break;
@@ -82,7 +84,8 @@ static int sha_used(const tc_avatar_entry *e, int n, const char *sha, int skip, 
 {
     for (int i = 0; i < n; i++)
         for (int j = 0; j < e[i].n_versions; j++)
-            if (!(i == skip && (skip_v < 0 || j == skip_v)) && !strcmp(e[i].versions[j].sha, sha)) return 1;
+            if (!(i == skip && (skip_v < 0 || j == skip_v)) && !strcmp(e[i].versions[j].sha, sha))
+                return 1;
     return 0;
 }
 
@@ -107,14 +110,18 @@ static int find_name(const tc_avatar_entry *e, int n, const char *name)
 
 static int need_write(const tc_avatar_store *s, char *err, size_t elen)
 {
-    return s->lock == TC_AVATAR_WRITE ? TC_OK : tc_avatar_fail(err, elen, TC_ERR_INVAL, "the store is open read-only");
+    return s->lock == TC_AVATAR_WRITE
+               ? TC_OK
+               : tc_avatar_fail(err, elen, TC_ERR_INVAL, "the store is open read-only");
 }
 
-int tc_avatar_remove(tc_avatar_store *s, const char *name, const char *version, char *err, size_t elen)
+int tc_avatar_remove(tc_avatar_store *s, const char *name, const char *version, char *err,
+                     size_t elen)
 {
     int rc = need_write(s, err, elen);
     if (rc < 0) return rc;
-    if (!tc_avatar_name_ok(name)) return tc_avatar_fail(err, elen, TC_ERR_INVAL, "'%s' is not an avatar name", name);
+    if (!tc_avatar_name_ok(name))
+        return tc_avatar_fail(err, elen, TC_ERR_INVAL, "'%s' is not an avatar name", name);
     tc_avatar_entry *all;
     int n;
     if ((rc = tc_avatar_list(s, &all, &n, err, elen)) < 0) return rc;
@@ -152,7 +159,8 @@ int tc_avatar_remove(tc_avatar_store *s, const char *name, const char *version, 
     memcpy(sha, e->versions[v].sha, sizeof sha);
     int used = sha_used(all, n, sha, i, v);
     free(e->versions[v].source);
-    memmove(&e->versions[v], &e->versions[v + 1], (size_t)(e->n_versions - v - 1) * sizeof *e->versions);
+    memmove(&e->versions[v], &e->versions[v + 1],
+            (size_t)(e->n_versions - v - 1) * sizeof *e->versions);
     e->n_versions--;
     if (e->current > v) e->current--;
     if ((rc = tc_avatar_ref_save(s, e, err, elen)) == TC_OK && !used) drop_object(s, sha);
@@ -192,7 +200,8 @@ static int cmp_cand(const void *a, const void *b)
     return x->added < y->added ? -1 : x->added > y->added;
 }
 
-int tc_avatar_gc(tc_avatar_store *s, int64_t max_bytes, int64_t *freed, int64_t *total, char *err, size_t elen)
+int tc_avatar_gc(tc_avatar_store *s, int64_t max_bytes, int64_t *freed, int64_t *total, char *err,
+                 size_t elen)
 {
     int64_t fr = 0, tot = 0;
     int rc = need_write(s, err, elen);
@@ -231,14 +240,16 @@ int tc_avatar_gc(tc_avatar_store *s, int64_t max_bytes, int64_t *freed, int64_t 
             }
             closedir(d);
         }
-        tc_log(&log_ctx, TC_LOG_INFO, "gc: discarded %lld bytes of unfinished downloads", (long long)partial);
+        tc_log(&log_ctx, TC_LOG_INFO, "gc: discarded %lld bytes of unfinished downloads",
+               (long long)partial);
         tot -= partial;
         fr += partial;
     }
     /* then old versions, oldest added first; never a current one */
     cand *c = NULL;
     int nc = 0, total_v = 0;
-    for (int i = 0; i < n; i++) total_v += all[i].n_versions;
+    for (int i = 0; i < n; i++)
+        total_v += all[i].n_versions;
     if (max_bytes >= 0 && tot > max_bytes && total_v && !(c = calloc((size_t)total_v, sizeof *c))) {
         rc = tc_avatar_fail(err, elen, TC_ERR_NOMEM, "out of memory");
         goto out;
@@ -246,7 +257,7 @@ int tc_avatar_gc(tc_avatar_store *s, int64_t max_bytes, int64_t *freed, int64_t 
     if (c) {
         for (int i = 0; i < n; i++)
             for (int j = 0; j < all[i].n_versions; j++)
-                if (j != all[i].current) c[nc++] = (cand){ i, j, all[i].versions[j].added };
+                if (j != all[i].current) c[nc++] = (cand){i, j, all[i].versions[j].added};
         qsort(c, (size_t)nc, sizeof *c, cmp_cand);
     }
     for (int k = 0; k < nc && tot > max_bytes; k++) {
@@ -255,9 +266,11 @@ int tc_avatar_gc(tc_avatar_store *s, int64_t max_bytes, int64_t *freed, int64_t 
         int v = c[k].version;
         char sha[65];
         memcpy(sha, e->versions[v].sha, sizeof sha);
-        tc_log(&log_ctx, TC_LOG_INFO, "gc: removing version %.12s of '%s' (not current)", sha, e->name);
+        tc_log(&log_ctx, TC_LOG_INFO, "gc: removing version %.12s of '%s' (not current)", sha,
+               e->name);
         free(e->versions[v].source);
-        memmove(&e->versions[v], &e->versions[v + 1], (size_t)(e->n_versions - v - 1) * sizeof *e->versions);
+        memmove(&e->versions[v], &e->versions[v + 1],
+                (size_t)(e->n_versions - v - 1) * sizeof *e->versions);
         e->n_versions--;
         if (e->current > v) e->current--;
         for (int m = k + 1; m < nc; m++)
@@ -270,7 +283,8 @@ int tc_avatar_gc(tc_avatar_store *s, int64_t max_bytes, int64_t *freed, int64_t 
         }
     }
     if (max_bytes >= 0 && tot > max_bytes)
-        tc_log(&log_ctx, TC_LOG_WARN, "the avatar store holds %lld bytes, over its cap of %lld, in current versions only",
+        tc_log(&log_ctx, TC_LOG_WARN,
+               "the avatar store holds %lld bytes, over its cap of %lld, in current versions only",
                (long long)tot, (long long)max_bytes);
 out:
     free(c);

@@ -32,7 +32,8 @@ int tc_avatar_ref_path(const tc_avatar_store *s, const char *name, char *path, s
 
 void tc_avatar_entry_clear(tc_avatar_entry *e)
 {
-    for (int i = 0; i < e->n_versions; i++) free(e->versions[i].source);
+    for (int i = 0; i < e->n_versions; i++)
+        free(e->versions[i].source);
     free(e->versions);
     memset(e, 0, sizeof *e);
 }
@@ -45,28 +46,34 @@ static int plain_file(const char *f)
 static int str_field(json_object *o, const char *key, char *dst, size_t n)
 {
     json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string)) return 0;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return 0;
     const char *s = json_object_get_string(v);
     if (strlen(s) >= n) return 0;
     memcpy(dst, s, strlen(s) + 1);
     return 1;
 }
 
-int tc_avatar_ref_load(const char *path, const char *name, tc_avatar_entry *e, char *err, size_t elen)
+int tc_avatar_ref_load(const char *path, const char *name, tc_avatar_entry *e, char *err,
+                       size_t elen)
 {
     memset(e, 0, sizeof *e);
     struct stat st;
     if (stat(path, &st) < 0) {
-        if (errno == ENOENT) return tc_avatar_fail(err, elen, TC_ERR_NOTFOUND, "no stored avatar '%s'", name);
+        if (errno == ENOENT)
+            return tc_avatar_fail(err, elen, TC_ERR_NOTFOUND, "no stored avatar '%s'", name);
         return tc_avatar_fail_errno(err, elen, "cannot read", path);
     }
-    if (st.st_size > (1 << 20)) return tc_avatar_fail(err, elen, TC_ERR_FORMAT, "%s is too large for a ref", path);
+    if (st.st_size > (1 << 20))
+        return tc_avatar_fail(err, elen, TC_ERR_FORMAT, "%s is too large for a ref", path);
     json_object *root = json_object_from_file(path);
     json_object *vs, *v;
     char cur[65] = "";
     int rc = TC_ERR_FORMAT;
-    if (!root || !json_object_is_type(root, json_type_object) || !str_field(root, "current", cur, sizeof cur) ||
-        !json_object_object_get_ex(root, "versions", &vs) || !json_object_is_type(vs, json_type_array))
+    if (!root || !json_object_is_type(root, json_type_object) ||
+        !str_field(root, "current", cur, sizeof cur) ||
+        !json_object_object_get_ex(root, "versions", &vs) ||
+        !json_object_is_type(vs, json_type_array))
         goto bad;
     size_t n = json_object_array_length(vs);
     if (n == 0 || n > 10000) goto bad;
@@ -130,10 +137,13 @@ int tc_avatar_ref_save(const tc_avatar_store *s, const tc_avatar_entry *e, char 
         json_object_array_add(vs, o);
     }
     json_object_object_add(root, "versions", vs);
-    const char *txt = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *txt = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
     int rc = TC_OK;
-    if (!txt) rc = tc_avatar_fail(err, elen, TC_ERR_NOMEM, "out of memory");
-    else if (tc_avatar_write_atomic(path, txt, strlen(txt)) < 0) rc = tc_avatar_fail_errno(err, elen, "cannot write", path);
+    if (!txt)
+        rc = tc_avatar_fail(err, elen, TC_ERR_NOMEM, "out of memory");
+    else if (tc_avatar_write_atomic(path, txt, strlen(txt)) < 0)
+        rc = tc_avatar_fail_errno(err, elen, "cannot write", path);
     json_object_put(root);
     return rc;
 }
@@ -142,13 +152,17 @@ int tc_avatar_find_version(const tc_avatar_entry *e, const char *v, char *err, s
 {
     size_t n = strlen(v);
     if (n < 6 || n > 64)
-        return tc_avatar_fail(err, elen, TC_ERR_INVAL, "version '%s': give the sha or at least its first 6 hex digits", v);
+        return tc_avatar_fail(err, elen, TC_ERR_INVAL,
+                              "version '%s': give the sha or at least its first 6 hex digits", v);
     int found = -1;
     for (int i = 0; i < e->n_versions; i++) {
         if (strncasecmp(e->versions[i].sha, v, n)) continue;
-        if (found >= 0) return tc_avatar_fail(err, elen, TC_ERR_INVAL, "version '%s' of '%s' is ambiguous", v, e->name);
+        if (found >= 0)
+            return tc_avatar_fail(err, elen, TC_ERR_INVAL, "version '%s' of '%s' is ambiguous", v,
+                                  e->name);
         found = i;
     }
-    if (found < 0) return tc_avatar_fail(err, elen, TC_ERR_NOTFOUND, "'%s' has no version %s", e->name, v);
+    if (found < 0)
+        return tc_avatar_fail(err, elen, TC_ERR_NOTFOUND, "'%s' has no version %s", e->name, v);
     return found;
 }

@@ -20,15 +20,18 @@
 #include "core/log.h"
 #include "face/face.h"
 
-static const tc_log_ctx log_ctx = { "avatar", NULL };
+static const tc_log_ctx log_ctx = {"avatar", NULL};
 
 int tc_avatar_default_dir(char *buf, size_t len)
 {
     const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
     int n;
-    if (x && x[0] == '/') n = snprintf(buf, len, "%s/talkcast/avatars", x);
-    else if (h && h[0]) n = snprintf(buf, len, "%s/.local/share/talkcast/avatars", h);
-    else return TC_ERR_NOTFOUND;
+    if (x && x[0] == '/')
+        n = snprintf(buf, len, "%s/talkcast/avatars", x);
+    else if (h && h[0])
+        n = snprintf(buf, len, "%s/.local/share/talkcast/avatars", h);
+    else
+        return TC_ERR_NOTFOUND;
     return n < (int)len ? TC_OK : TC_ERR_INVAL;
 }
 
@@ -41,10 +44,12 @@ int tc_avatar_name_ok(const char *name)
     return 1;
 }
 
-int tc_avatar_store_open(tc_avatar_store **out, const char *root, tc_avatar_lock lock, char *err, size_t elen)
+int tc_avatar_store_open(tc_avatar_store **out, const char *root, tc_avatar_lock lock, char *err,
+                         size_t elen)
 {
     *out = NULL;
-    if (tc_avatar_mkdirs(root) < 0) return tc_avatar_fail_errno(err, elen, "cannot create the avatar directory", root);
+    if (tc_avatar_mkdirs(root) < 0)
+        return tc_avatar_fail_errno(err, elen, "cannot create the avatar directory", root);
     tc_avatar_store *s = calloc(1, sizeof *s);
     if (!s) return tc_avatar_fail(err, elen, TC_ERR_NOMEM, "out of memory");
     s->lock_fd = -1;
@@ -56,7 +61,7 @@ int tc_avatar_store_open(tc_avatar_store **out, const char *root, tc_avatar_lock
         goto fail;
     }
     snprintf(s->dir, sizeof s->dir, "%.*s/.store", PATH_MAX - 8, s->root);
-    static const char *const sub[] = { "objects", "refs", "partial", "tmp" };
+    static const char *const sub[] = {"objects", "refs", "partial", "tmp"};
     for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", s->dir, sub[i]);
         if (tc_avatar_mkdirs(p) < 0) {
@@ -107,9 +112,13 @@ void tc_avatar_store_close(tc_avatar_store *s)
 
 /* ---- add ------------------------------------------------------------------ */
 
-static const char *const media_ext[] = { ".png", ".jpg", ".jpeg", ".webp", ".mp4", ".webm", ".mkv", ".mov", NULL };
+static const char *const media_ext[] = {".png",  ".jpg", ".jpeg", ".webp", ".mp4",
+                                        ".webm", ".mkv", ".mov",  NULL};
 
-static int is_url(const char *s) { return !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8); }
+static int is_url(const char *s)
+{
+    return !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8);
+}
 
 /* The last path component of `src` (a URL's path without query), and its
  * extension if it is a known media one. */
@@ -124,7 +133,8 @@ static void split_source(const char *src, char *base, size_t blen, char *ext, si
     snprintf(tmp, sizeof tmp, "%s", p);
     tmp[strcspn(tmp, "?#")] = '\0';
     size_t n = strlen(tmp);
-    while (n > 1 && tmp[n - 1] == '/') tmp[--n] = '\0';
+    while (n > 1 && tmp[n - 1] == '/')
+        tmp[--n] = '\0';
     const char *b = strrchr(tmp, '/');
     b = b ? b + 1 : tmp;
     snprintf(base, blen, "%s", b);
@@ -152,7 +162,8 @@ static char *clean_source(const char *src)
 /* A legacy avatar (a file of the directory itself) that answers to name. */
 static int legacy_taken(const tc_avatar_store *s, const char *name)
 {
-    static const char *const ext[] = { "", ".png", ".jpg", ".jpeg", ".webp", ".mp4", ".webm", ".mkv", ".mov" };
+    static const char *const ext[] = {"",     ".png",  ".jpg", ".jpeg", ".webp",
+                                      ".mp4", ".webm", ".mkv", ".mov"};
     char p[PATH_MAX + 100];
     struct stat st;
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
@@ -174,7 +185,8 @@ static int man_add(manifest *m, const char *rel, const char *sha, int64_t size)
     if (m->n == m->cap) {
         int nc = m->cap ? m->cap * 2 : 16;
         if (nc > 10000) return TC_ERR_INVAL;
-        void *a = realloc(m->rel, (size_t)nc * sizeof *m->rel), *b = a ? realloc(m->sha, (size_t)nc * sizeof *m->sha) : NULL;
+        void *a = realloc(m->rel, (size_t)nc * sizeof *m->rel),
+             *b = a ? realloc(m->sha, (size_t)nc * sizeof *m->sha) : NULL;
         if (a) m->rel = a;
         if (b) m->sha = b;
         if (!a || !b) return TC_ERR_NOMEM;
@@ -210,9 +222,12 @@ static void man_hash(manifest *m, char out[65])
 
 /* Copy a pack directory (regular files and subdirectories; dot files are
  * left out; a symlink is refused: a pack must hold its own pictures). */
-static int copy_pack(const char *from, const char *to, const char *rel, int depth, manifest *m, char *err, size_t elen)
+static int copy_pack(const char *from, const char *to, const char *rel, int depth, manifest *m,
+                     char *err, size_t elen)
 {
-    if (depth > 8) return tc_avatar_fail(err, elen, TC_ERR_INVAL, "%s: directories nest too deep for a sprite pack", from);
+    if (depth > 8)
+        return tc_avatar_fail(err, elen, TC_ERR_INVAL,
+                              "%s: directories nest too deep for a sprite pack", from);
     DIR *d = opendir(from);
     if (!d) return tc_avatar_fail_errno(err, elen, "cannot read", from);
     if (rel[0] && mkdir(to, 0755) < 0) {
@@ -232,41 +247,57 @@ static int copy_pack(const char *from, const char *to, const char *rel, int dept
         } else if (lstat(a, &st) < 0) {
             rc = tc_avatar_fail_errno(err, elen, "cannot read", a);
         } else if (S_ISLNK(st.st_mode)) {
-            rc = tc_avatar_fail(err, elen, TC_ERR_INVAL, "%s is a symlink: a pack must contain its files", a);
+            rc = tc_avatar_fail(err, elen, TC_ERR_INVAL,
+                                "%s is a symlink: a pack must contain its files", a);
         } else if (S_ISDIR(st.st_mode)) {
             rc = copy_pack(a, b, r, depth + 1, m, err, elen);
         } else if (S_ISREG(st.st_mode)) {
             char sha[65];
             int64_t size = 0;
-            if ((rc = tc_avatar_copy_file(a, b, sha, &size, err, elen)) == TC_OK && (rc = man_add(m, r, sha, size)) < 0)
+            if ((rc = tc_avatar_copy_file(a, b, sha, &size, err, elen)) == TC_OK &&
+                (rc = man_add(m, r, sha, size)) < 0)
                 tc_avatar_fail(err, elen, rc, "%s: too many files for a sprite pack", from);
         }
     }
     closedir(d);
-    if (rc == TC_OK && rel[0] && tc_avatar_fsync_path(to) < 0) rc = tc_avatar_fail_errno(err, elen, "cannot write", to);
+    if (rc == TC_OK && rel[0] && tc_avatar_fsync_path(to) < 0)
+        rc = tc_avatar_fail_errno(err, elen, "cannot write", to);
     return rc;
 }
 
 /* Decode the staged avatar as run would (a small size): what does not load
  * is never installed. */
-static int probe(const char *path, const tc_avatar_add_opts *o, char *kind, size_t klen, char *err, size_t elen)
+static int probe(const char *path, const tc_avatar_add_opts *o, char *kind, size_t klen, char *err,
+                 size_t elen)
 {
     tc_face_config fc = {
-        .width = o->width > 0 ? o->width : 64, .height = o->height > 0 ? o->height : 64,
-        .pix_fmt = AV_PIX_FMT_YUV420P, .fps_num = 30, .fps_den = 1, .path = path, .seed = 1,
+        .width = o->width > 0 ? o->width : 64,
+        .height = o->height > 0 ? o->height : 64,
+        .pix_fmt = AV_PIX_FMT_YUV420P,
+        .fps_num = 30,
+        .fps_den = 1,
+        .path = path,
+        .seed = 1,
         .video_cache_bytes = 1, /* decoded on the fly: the probe needs one frame */
     };
     tc_face *f = NULL;
     int rc = tc_face_create_auto(&f, &fc);
-    if (rc < 0) return tc_avatar_fail(err, elen, TC_ERR_FORMAT, "not an avatar (%s): it does not load as an image, photo, video or sprite pack", tc_strerror(rc));
+    if (rc < 0)
+        return tc_avatar_fail(
+            err, elen, TC_ERR_FORMAT,
+            "not an avatar (%s): it does not load as an image, photo, video or sprite pack",
+            tc_strerror(rc));
     AVFrame *fr = av_frame_alloc();
     int changed = 0;
-    tc_mouth m = { 0 };
+    tc_mouth m = {0};
     rc = fr ? tc_face_render(f, 0, &m, fr, &changed) : TC_ERR_NOMEM;
     av_frame_free(&fr);
     snprintf(kind, klen, "%s", tc_face_name(f));
     tc_face_destroy(f);
-    if (rc < 0) return tc_avatar_fail(err, elen, TC_ERR_FORMAT, "not an avatar: its first frame does not render (%s)", tc_strerror(rc));
+    if (rc < 0)
+        return tc_avatar_fail(err, elen, TC_ERR_FORMAT,
+                              "not an avatar: its first frame does not render (%s)",
+                              tc_strerror(rc));
     return TC_OK;
 }
 
@@ -282,29 +313,35 @@ static void step(const tc_avatar_add_opts *o, const char *what)
  *   3. fsync, rename tmp/add-X → objects/<sha> — an object no ref names yet
  *      (gc removes it; a retried add finds it and skips to 4)
  *   4. the ref rewritten atomically with the new current version. */
-int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts *o, tc_avatar_info *info,
-                  char *err, size_t elen)
+int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts *o,
+                  tc_avatar_info *info, char *err, size_t elen)
 {
     memset(info, 0, sizeof *info);
-    if (s->lock != TC_AVATAR_WRITE) return tc_avatar_fail(err, elen, TC_ERR_INVAL, "the store is open read-only");
+    if (s->lock != TC_AVATAR_WRITE)
+        return tc_avatar_fail(err, elen, TC_ERR_INVAL, "the store is open read-only");
     char base[256], ext[16], name[TC_AVATAR_NAME_MAX + 1];
     split_source(src, base, sizeof base, ext, sizeof ext);
     const char *nm = o->name ? o->name : base;
     if (!tc_avatar_name_ok(nm))
-        return tc_avatar_fail(err, elen, TC_ERR_INVAL,
-                              "'%s' cannot be an avatar name (1-64 of A-Z a-z 0-9 . _ -, not starting with . or -)%s", nm,
-                              o->name ? "" : "; give one with --name");
+        return tc_avatar_fail(
+            err, elen, TC_ERR_INVAL,
+            "'%s' cannot be an avatar name (1-64 of A-Z a-z 0-9 . _ -, not starting with . or -)%s",
+            nm, o->name ? "" : "; give one with --name");
     memcpy(name, nm, strlen(nm) + 1); /* name_ok: at most TC_AVATAR_NAME_MAX */
     if (o->sha256 && !tc_avatar_hex64(o->sha256))
-        return tc_avatar_fail(err, elen, TC_ERR_INVAL, "--sha256 wants 64 lowercase hex digits, not '%s'", o->sha256);
+        return tc_avatar_fail(err, elen, TC_ERR_INVAL,
+                              "--sha256 wants 64 lowercase hex digits, not '%s'", o->sha256);
     if (legacy_taken(s, name))
         return tc_avatar_fail(err, elen, TC_ERR_INVAL,
-                              "'%s' is taken by a file in %s that set_avatar already finds by that name; choose another --name", name, s->root);
+                              "'%s' is taken by a file in %s that set_avatar already finds by that "
+                              "name; choose another --name",
+                              name, s->root);
 
     char stage[PATH_MAX + 32], file[64], entry[PATH_MAX + 128], sha[65], fsha[65];
     snprintf(stage, sizeof stage, "%s/tmp/add-XXXXXX", s->dir);
-    if (!mkdtemp(stage)) return tc_avatar_fail_errno(err, elen, "cannot create a staging directory in", s->dir);
-    manifest m = { 0 };
+    if (!mkdtemp(stage))
+        return tc_avatar_fail_errno(err, elen, "cannot create a staging directory in", s->dir);
+    manifest m = {0};
     int rc = TC_OK, single = 0;
     struct stat st;
     if (is_url(src)) {
@@ -327,7 +364,8 @@ int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts 
         snprintf(entry, sizeof entry, "%s", stage);
         if ((rc = copy_pack(src, stage, "", 0, &m, err, elen)) < 0) goto out;
         if (m.n == 0) {
-            rc = tc_avatar_fail(err, elen, TC_ERR_FORMAT, "%s is an empty directory, not a sprite pack", src);
+            rc = tc_avatar_fail(err, elen, TC_ERR_FORMAT,
+                                "%s is an empty directory, not a sprite pack", src);
             goto out;
         }
     } else {
@@ -339,7 +377,9 @@ int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts 
         single = 1;
     }
     if (single && o->sha256 && strcmp(o->sha256, fsha)) {
-        rc = tc_avatar_fail(err, elen, TC_ERR_FORMAT, "%s has sha256 %s, not the %s asked for: not installed", src, fsha, o->sha256);
+        rc = tc_avatar_fail(err, elen, TC_ERR_FORMAT,
+                            "%s has sha256 %s, not the %s asked for: not installed", src, fsha,
+                            o->sha256);
         goto out;
     }
     if (single && !is_url(src)) { /* a photo's mouth landmarks travel with it */
@@ -354,8 +394,10 @@ int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts 
             if ((rc = man_add(&m, "avatar.landmarks.json", lsha, lsize)) < 0) goto nomem;
         }
     }
-    if (m.n == 1 && single) memcpy(sha, fsha, sizeof sha);
-    else man_hash(&m, sha);
+    if (m.n == 1 && single)
+        memcpy(sha, fsha, sizeof sha);
+    else
+        man_hash(&m, sha);
     step(o, "staged");
 
     if ((rc = probe(entry, o, info->kind, sizeof info->kind, err, elen)) < 0) goto out;
@@ -369,7 +411,8 @@ int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts 
     } else {
         char objs[PATH_MAX + 16];
         snprintf(objs, sizeof objs, "%s/objects", s->dir);
-        if (tc_avatar_fsync_path(stage) < 0 || rename(stage, obj) < 0 || tc_avatar_fsync_path(objs) < 0) {
+        if (tc_avatar_fsync_path(stage) < 0 || rename(stage, obj) < 0 ||
+            tc_avatar_fsync_path(objs) < 0) {
             rc = tc_avatar_fail_errno(err, elen, "cannot install", obj);
             goto out;
         }
@@ -431,17 +474,20 @@ out:
 
 /* ---- resolve ---------------------------------------------------------------- */
 
-int tc_avatar_resolve(const char *root, const char *name, char *path, size_t len, char *kind, size_t klen)
+int tc_avatar_resolve(const char *root, const char *name, char *path, size_t len, char *kind,
+                      size_t klen)
 {
     if (!tc_avatar_name_ok(name)) return TC_ERR_NOTFOUND;
     char ref[PATH_MAX];
-    if (snprintf(ref, sizeof ref, "%s/.store/refs/%s.json", root, name) >= (int)sizeof ref) return TC_ERR_NOTFOUND;
+    if (snprintf(ref, sizeof ref, "%s/.store/refs/%s.json", root, name) >= (int)sizeof ref)
+        return TC_ERR_NOTFOUND;
     tc_avatar_entry e;
     int rc = tc_avatar_ref_load(ref, name, &e, NULL, 0);
     if (rc < 0) return rc;
     const tc_avatar_version *v = &e.versions[e.current];
-    int n = strcmp(v->file, ".") ? snprintf(path, len, "%s/.store/objects/%s/%s", root, v->sha, v->file)
-                                 : snprintf(path, len, "%s/.store/objects/%s", root, v->sha);
+    int n = strcmp(v->file, ".")
+                ? snprintf(path, len, "%s/.store/objects/%s/%s", root, v->sha, v->file)
+                : snprintf(path, len, "%s/.store/objects/%s", root, v->sha);
     if (kind && klen) snprintf(kind, klen, "%s", v->kind);
     tc_avatar_entry_clear(&e);
     struct stat st;

@@ -29,8 +29,11 @@ int tc_avatar_fail(char *err, size_t elen, int code, const char *fmt, ...)
 int tc_avatar_fail_errno(char *err, size_t elen, const char *what, const char *path)
 {
     int e = errno;
-    const char *hint = e == ENOSPC ? " (the disk is full)" : e == EDQUOT ? " (over the disk quota)" : "";
-    return tc_avatar_fail(err, elen, tc_err_from_errno(-e), "%s %s: %s%s", what, path, strerror(e), hint);
+    const char *hint = e == ENOSPC   ? " (the disk is full)"
+                       : e == EDQUOT ? " (over the disk quota)"
+                                     : "";
+    return tc_avatar_fail(err, elen, tc_err_from_errno(-e), "%s %s: %s%s", what, path, strerror(e),
+                          hint);
 }
 
 int tc_avatar_mkdirs(const char *path)
@@ -135,7 +138,8 @@ fail:;
     return -1;
 }
 
-int tc_avatar_copy_file(const char *from, const char *to, char sha[65], int64_t *size, char *err, size_t elen)
+int tc_avatar_copy_file(const char *from, const char *to, char sha[65], int64_t *size, char *err,
+                        size_t elen)
 {
     int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (in < 0) return tc_avatar_fail_errno(err, elen, "cannot read", from);

@@ -23,22 +23,25 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: talkcast avatar COMMAND [OPTIONS]\n\n"
-            "  add PATH|URL [--name N] [--sha256 HEX] [--retries N] [--max-size MB]\n"
-            "                 store an image (with NAME.landmarks.json beside it), a video loop, a sprite\n"
-            "                 pack directory, or an http(s) URL of one file, as N's current version\n"
-            "  list [--json]  every stored name: kind, size, sha, versions\n"
-            "  remove NAME [--version SHA | --all]\n"
-            "                 remove a name (all its versions), or one old version\n"
-            "  use NAME --version SHA   make a stored version current again (roll back)\n"
-            "  gc [--max-size MB]       remove what nothing names, then old versions over the cap\n\n"
-            "--max-size MB caps the store (default %d; 'none' for no cap): 'add' and 'gc' then remove\n"
-            "old non-current versions, oldest first; a name's current version is never removed.\n"
-            "The store is in --avatar-dir (TALKCAST_AVATAR_DIR), where 'run' finds set_avatar names;\n"
-            "default $XDG_DATA_HOME/talkcast/avatars.\n"
-            "Exit codes: 0 done, 1 failure, 2 usage, 3 content refused (sha256, not an avatar), 4 not found.\n",
-            DEFAULT_MAX_MB);
+    fprintf(
+        f,
+        "Usage: talkcast avatar COMMAND [OPTIONS]\n\n"
+        "  add PATH|URL [--name N] [--sha256 HEX] [--retries N] [--max-size MB]\n"
+        "                 store an image (with NAME.landmarks.json beside it), a video loop, a "
+        "sprite\n"
+        "                 pack directory, or an http(s) URL of one file, as N's current version\n"
+        "  list [--json]  every stored name: kind, size, sha, versions\n"
+        "  remove NAME [--version SHA | --all]\n"
+        "                 remove a name (all its versions), or one old version\n"
+        "  use NAME --version SHA   make a stored version current again (roll back)\n"
+        "  gc [--max-size MB]       remove what nothing names, then old versions over the cap\n\n"
+        "--max-size MB caps the store (default %d; 'none' for no cap): 'add' and 'gc' then remove\n"
+        "old non-current versions, oldest first; a name's current version is never removed.\n"
+        "The store is in --avatar-dir (TALKCAST_AVATAR_DIR), where 'run' finds set_avatar names;\n"
+        "default $XDG_DATA_HOME/talkcast/avatars.\n"
+        "Exit codes: 0 done, 1 failure, 2 usage, 3 content refused (sha256, not an avatar), 4 not "
+        "found.\n",
+        DEFAULT_MAX_MB);
 }
 
 static int exit_code(int rc)
@@ -54,10 +57,14 @@ static int exit_code(int rc)
 
 static void human(int64_t b, char *out, size_t n)
 {
-    if (b >= 10 << 20) snprintf(out, n, "%.0f MB", (double)b / (1 << 20));
-    else if (b >= 1 << 20) snprintf(out, n, "%.1f MB", (double)b / (1 << 20));
-    else if (b >= 1 << 10) snprintf(out, n, "%.0f KB", (double)b / (1 << 10));
-    else snprintf(out, n, "%lld B", (long long)b);
+    if (b >= 10 << 20)
+        snprintf(out, n, "%.0f MB", (double)b / (1 << 20));
+    else if (b >= 1 << 20)
+        snprintf(out, n, "%.1f MB", (double)b / (1 << 20));
+    else if (b >= 1 << 10)
+        snprintf(out, n, "%.0f KB", (double)b / (1 << 10));
+    else
+        snprintf(out, n, "%lld B", (long long)b);
 }
 
 static int list_cmd(tc_avatar_store *st, int json)
@@ -75,9 +82,12 @@ static int list_cmd(tc_avatar_store *st, int json)
         for (int i = 0; i < n; i++) {
             json_object *o = json_object_new_object(), *vs = json_object_new_array();
             json_object_object_add(o, "name", json_object_new_string(e[i].name));
-            json_object_object_add(o, "current", json_object_new_string(e[i].versions[e[i].current].sha));
-            json_object_object_add(o, "kind", json_object_new_string(e[i].versions[e[i].current].kind));
-            json_object_object_add(o, "size", json_object_new_int64(e[i].versions[e[i].current].size));
+            json_object_object_add(o, "current",
+                                   json_object_new_string(e[i].versions[e[i].current].sha));
+            json_object_object_add(o, "kind",
+                                   json_object_new_string(e[i].versions[e[i].current].kind));
+            json_object_object_add(o, "size",
+                                   json_object_new_int64(e[i].versions[e[i].current].size));
             for (int j = 0; j < e[i].n_versions; j++) {
                 const tc_avatar_version *v = &e[i].versions[j];
                 json_object *vo = json_object_new_object();
@@ -92,10 +102,12 @@ static int list_cmd(tc_avatar_store *st, int json)
             json_object_object_add(o, "versions", vs);
             json_object_array_add(arr, o);
         }
-        puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(arr);
     } else {
-        printf("%-24s %-7s %9s %-12s %8s  %s\n", "NAME", "KIND", "SIZE", "SHA", "VERSIONS", "ADDED (current)");
+        printf("%-24s %-7s %9s %-12s %8s  %s\n", "NAME", "KIND", "SIZE", "SHA", "VERSIONS",
+               "ADDED (current)");
         for (int i = 0; i < n; i++) {
             const tc_avatar_version *v = &e[i].versions[e[i].current];
             char sz[32], when[32];
@@ -103,7 +115,8 @@ static int list_cmd(tc_avatar_store *st, int json)
             time_t t = (time_t)v->added;
             struct tm tm;
             strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
-            printf("%-24s %-7s %9s %-12.12s %8d  %s\n", e[i].name, v->kind, sz, v->sha, e[i].n_versions, when);
+            printf("%-24s %-7s %9s %-12.12s %8d  %s\n", e[i].name, v->kind, sz, v->sha,
+                   e[i].n_versions, when);
         }
     }
     tc_avatar_list_free(e, n);
@@ -112,7 +125,8 @@ static int list_cmd(tc_avatar_store *st, int json)
 
 int tc_cli_avatar(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
@@ -126,7 +140,10 @@ int tc_cli_avatar(int argc, char **argv)
     int nrest = 0, rc = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        const char **slot = !strcmp(a, "--name") ? &name : !strcmp(a, "--sha256") ? &sha : !strcmp(a, "--version") ? &version : NULL;
+        const char **slot = !strcmp(a, "--name")      ? &name
+                            : !strcmp(a, "--sha256")  ? &sha
+                            : !strcmp(a, "--version") ? &version
+                                                      : NULL;
         if (slot || !strcmp(a, "--max-size") || !strcmp(a, "--retries")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "talkcast avatar %s: %s needs a value\n", sub, a);
@@ -135,7 +152,8 @@ int tc_cli_avatar(int argc, char **argv)
             }
             const char *v = argv[++i];
             char *end;
-            if (slot) *slot = v;
+            if (slot)
+                *slot = v;
             else if (!strcmp(a, "--max-size")) {
                 max_mb = strcmp(v, "none") ? strtod(v, &end) : -1;
                 if (strcmp(v, "none") && (*end || max_mb < 0 || !v[0])) rc = 2;
@@ -148,9 +166,12 @@ int tc_cli_avatar(int argc, char **argv)
                 free(rest);
                 return 2;
             }
-        } else if (!strcmp(a, "--all")) all = 1;
-        else if (!strcmp(a, "--json")) json = 1;
-        else rest[nrest++] = argv[i];
+        } else if (!strcmp(a, "--all"))
+            all = 1;
+        else if (!strcmp(a, "--json"))
+            json = 1;
+        else
+            rest[nrest++] = argv[i];
     }
     tc_config cfg;
     if (tc_config_init(&cfg) < 0) {
@@ -163,21 +184,26 @@ int tc_cli_avatar(int argc, char **argv)
     free(rest);
     if (rc) goto out;
     char root[PATH_MAX];
-    if (cfg.avatar_dir[0]) snprintf(root, sizeof root, "%s", cfg.avatar_dir);
+    if (cfg.avatar_dir[0])
+        snprintf(root, sizeof root, "%s", cfg.avatar_dir);
     else if (tc_avatar_default_dir(root, sizeof root) < 0) {
-        fprintf(stderr, "talkcast avatar: set --avatar-dir (no HOME or XDG_DATA_HOME to put the store in)\n");
+        fprintf(
+            stderr,
+            "talkcast avatar: set --avatar-dir (no HOME or XDG_DATA_HOME to put the store in)\n");
         rc = 2;
         goto out;
     }
     int want = !strcmp(sub, "add") || !strcmp(sub, "remove") || !strcmp(sub, "use") ? 1
-             : !strcmp(sub, "list") || !strcmp(sub, "gc") ? 0 : -1;
+               : !strcmp(sub, "list") || !strcmp(sub, "gc")                         ? 0
+                                                                                    : -1;
     if (want < 0) {
         fprintf(stderr, "talkcast avatar: unknown command '%s'\n", sub);
         usage(stderr);
         rc = 2;
         goto out;
     }
-    if (nw != want || (strcmp(sub, "add") && sha) || (strcmp(sub, "add") && name) || (max_mb != DEFAULT_MAX_MB && strcmp(sub, "add") && strcmp(sub, "gc")) ||
+    if (nw != want || (strcmp(sub, "add") && sha) || (strcmp(sub, "add") && name) ||
+        (max_mb != DEFAULT_MAX_MB && strcmp(sub, "add") && strcmp(sub, "gc")) ||
         (!strcmp(sub, "use") && !version) || (all && version)) {
         fprintf(stderr, "talkcast avatar %s: wrong arguments\n", sub);
         usage(stderr);
@@ -186,7 +212,8 @@ int tc_cli_avatar(int argc, char **argv)
     }
     tc_avatar_store *st = NULL;
     char err[2048] = "";
-    int r = tc_avatar_store_open(&st, root, strcmp(sub, "list") ? TC_AVATAR_WRITE : TC_AVATAR_READ, err, sizeof err);
+    int r = tc_avatar_store_open(&st, root, strcmp(sub, "list") ? TC_AVATAR_WRITE : TC_AVATAR_READ,
+                                 err, sizeof err);
     if (r < 0) {
         fprintf(stderr, "talkcast avatar %s: %s\n", sub, err);
         rc = exit_code(r) == 2 ? 1 : exit_code(r);
@@ -195,7 +222,7 @@ int tc_cli_avatar(int argc, char **argv)
     if (!strcmp(sub, "list")) {
         rc = list_cmd(st, json);
     } else if (!strcmp(sub, "add")) {
-        tc_avatar_add_opts o = { .name = name, .sha256 = sha, .retries = retries };
+        tc_avatar_add_opts o = {.name = name, .sha256 = sha, .retries = retries};
         tc_avatar_info info;
         r = tc_avatar_add(st, words[0], &o, &info, err, sizeof err);
         if (r < 0) {
@@ -205,9 +232,11 @@ int tc_cli_avatar(int argc, char **argv)
             char sz[32];
             human(info.size, sz, sizeof sz);
             printf("added %s: %s, %s, sha256 %.12s%s%s\n", info.name, info.kind, sz, info.sha,
-                   info.existed ? " (content already stored)" : "", info.resumed_from ? " (download resumed)" : "");
+                   info.existed ? " (content already stored)" : "",
+                   info.resumed_from ? " (download resumed)" : "");
             int64_t freed = 0, total = 0;
-            if (max_mb >= 0 && tc_avatar_gc(st, (int64_t)(max_mb * 1048576.0), &freed, &total, err, sizeof err) < 0)
+            if (max_mb >= 0 && tc_avatar_gc(st, (int64_t)(max_mb * 1048576.0), &freed, &total, err,
+                                            sizeof err) < 0)
                 fprintf(stderr, "talkcast avatar add: the size cap was not applied: %s\n", err);
             else if (freed) {
                 human(freed, sz, sizeof sz);
@@ -216,18 +245,24 @@ int tc_cli_avatar(int argc, char **argv)
         }
     } else if (!strcmp(sub, "remove")) {
         r = tc_avatar_remove(st, words[0], version, err, sizeof err);
-        if (r < 0) fprintf(stderr, "talkcast avatar remove: %s\n", err);
-        else printf("removed %s%s%s\n", words[0], version ? " version " : "", version ? version : "");
+        if (r < 0)
+            fprintf(stderr, "talkcast avatar remove: %s\n", err);
+        else
+            printf("removed %s%s%s\n", words[0], version ? " version " : "",
+                   version ? version : "");
         rc = exit_code(r);
     } else if (!strcmp(sub, "use")) {
         r = tc_avatar_use(st, words[0], version, err, sizeof err);
-        if (r < 0) fprintf(stderr, "talkcast avatar use: %s\n", err);
-        else printf("%s is now version %s\n", words[0], version);
+        if (r < 0)
+            fprintf(stderr, "talkcast avatar use: %s\n", err);
+        else
+            printf("%s is now version %s\n", words[0], version);
         rc = exit_code(r);
     } else { /* gc */
         int64_t freed = 0, total = 0, cap = max_mb >= 0 ? (int64_t)(max_mb * 1048576.0) : -1;
         r = tc_avatar_gc(st, cap, &freed, &total, err, sizeof err);
-        if (r < 0) fprintf(stderr, "talkcast avatar gc: %s\n", err);
+        if (r < 0)
+            fprintf(stderr, "talkcast avatar gc: %s\n", err);
         else {
             char a[32], b[32];
             human(freed, a, sizeof a), human(total, b, sizeof b);

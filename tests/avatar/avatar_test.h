@@ -28,8 +28,9 @@ static inline void at_rm_dir(void)
 static inline int at_png(const char *name, const char *color)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "ffmpeg -nostdin -v error -y -f lavfi -i color=c=%s:s=96x64 -frames:v 1 '%s/%s'", color,
-             at_dir, name);
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -nostdin -v error -y -f lavfi -i color=c=%s:s=96x64 -frames:v 1 '%s/%s'",
+             color, at_dir, name);
     return system(cmd);
 }
 

@@ -35,11 +35,15 @@ static int setup(void **state)
     if (mkdir(partial, 0755) < 0) return -1;
     /* 300 KB of incompressible data: several writes, a real middle */
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "mkdir '%s/www' && head -c 300000 /dev/urandom > '%s/www/blob.bin'", at_dir, at_dir);
+    snprintf(cmd, sizeof cmd, "mkdir '%s/www' && head -c 300000 /dev/urandom > '%s/www/blob.bin'",
+             at_dir, at_dir);
     if (system(cmd) != 0) return -1;
     snprintf(cmd, sizeof cmd, "%s/www/blob.bin", at_dir);
     if (tc_avatar_sha256_file(cmd, want_sha, &want_size) < 0) return -1;
-    snprintf(cmd, sizeof cmd, "ffmpeg -nostdin -v error -y -f lavfi -i color=c=orange:s=96x64 -frames:v 1 '%s/www/face.png'", at_dir);
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -nostdin -v error -y -f lavfi -i color=c=orange:s=96x64 -frames:v 1 "
+             "'%s/www/face.png'",
+             at_dir);
     if (system(cmd) != 0) return -1;
     int pfd[2];
     if (pipe(pfd)) return -1;
@@ -95,7 +99,8 @@ static int fetch(const char *path, const char *sha, int retries, tc_avatar_fetch
     char url[256], dest[300];
     snprintf(url, sizeof url, "%s%s", base, path);
     snprintf(dest, sizeof dest, "%s/dest", at_dir);
-    tc_avatar_add_opts o = { .sha256 = sha, .retries = retries, .connect_timeout = 2, .stall_timeout = 5 };
+    tc_avatar_add_opts o = {
+        .sha256 = sha, .retries = retries, .connect_timeout = 2, .stall_timeout = 5};
     return tc_avatar_fetch(url, partial, dest, &o, r, err, sizeof err);
 }
 
@@ -194,7 +199,7 @@ static void test_broken_server_resumes_other_version(void **state)
     assert_int_equal(fetch("/bad-ifrange/blob.bin", want_sha, 1, &r), TC_OK);
     dest_is_blob();
     assert_int_equal(r.resumed_from, 0);
-    assert_int_equal(logged("\"status\": 206", NULL), 1);   /* the wrong 206, refused */
+    assert_int_equal(logged("\"status\": 206", NULL), 1);       /* the wrong 206, refused */
     assert_int_equal(logged("\"range\": null", "\"n\": 2"), 1); /* then from scratch */
 }
 
@@ -225,17 +230,18 @@ static void test_failures(void **state)
     assert_int_equal(at_count(partial), 0); /* a wrong file is not kept to resume */
     /* a port nobody listens on */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t al = sizeof a;
     assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
     close(fd);
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/ok/blob.bin", ntohs(a.sin_port));
-    tc_avatar_add_opts o = { .retries = 2, .connect_timeout = 2 };
+    tc_avatar_add_opts o = {.retries = 2, .connect_timeout = 2};
     assert_int_equal(tc_avatar_fetch(url, partial, dest, &o, &r, err, sizeof err), TC_ERR_NET);
     assert_non_null(strstr(err, "refused"));
-    assert_int_equal(tc_avatar_fetch("ftp://127.0.0.1/x", partial, dest, &o, &r, err, sizeof err), TC_ERR_INVAL);
+    assert_int_equal(tc_avatar_fetch("ftp://127.0.0.1/x", partial, dest, &o, &r, err, sizeof err),
+                     TC_ERR_INVAL);
 }
 
 static void test_add_url(void **state)
@@ -246,7 +252,7 @@ static void test_add_url(void **state)
     tc_avatar_store *s;
     assert_int_equal(tc_avatar_store_open(&s, root, TC_AVATAR_WRITE, err, sizeof err), TC_OK);
     tc_avatar_info info;
-    tc_avatar_add_opts o = { .retries = 2 };
+    tc_avatar_add_opts o = {.retries = 2};
     snprintf(url, sizeof url, "%s/drop/face.png", base);
     assert_int_equal(tc_avatar_add(s, url, &o, &info, err, sizeof err), TC_OK);
     assert_string_equal(info.name, "face");

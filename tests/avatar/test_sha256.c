@@ -26,18 +26,21 @@ static void hash(const char *msg, size_t len, size_t piece, char out[65])
 static void test_vectors(void **state)
 {
     (void)state;
-    static const struct { const char *msg, *sha; } v[] = {
-        { "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
-        { "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
-        { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
-        { "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
-          "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1" },
+    static const struct {
+        const char *msg, *sha;
+    } v[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+        {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrl"
+         "mnopqrsmnopqrstnopqrstu",
+         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
     };
     char out[65];
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         size_t len = strlen(v[i].msg);
-        static const size_t pieces[] = { 1, 3, 63, 64, 65, 1000 };
+        static const size_t pieces[] = {1, 3, 63, 64, 65, 1000};
         for (size_t p = 0; p < sizeof pieces / sizeof pieces[0]; p++) {
             hash(v[i].msg, len, pieces[p], out);
             assert_string_equal(out, v[i].sha);
@@ -69,14 +72,16 @@ static void test_file(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
-    for (int i = 0; i < 1000; i++) fputs("abcdefghij", f); /* 10000 bytes, many blocks */
+    for (int i = 0; i < 1000; i++)
+        fputs("abcdefghij", f); /* 10000 bytes, many blocks */
     fclose(f);
     char a[65], b[65];
     int64_t size = 0;
     assert_int_equal(tc_avatar_sha256_file(path, a, &size), TC_OK);
     assert_int_equal(size, 10000);
     static char mem[10001];
-    for (int i = 0; i < 1000; i++) memcpy(mem + 10 * i, "abcdefghij", 10);
+    for (int i = 0; i < 1000; i++)
+        memcpy(mem + 10 * i, "abcdefghij", 10);
     hash(mem, 10000, 10000, b);
     assert_string_equal(a, b);
     unlink(path);

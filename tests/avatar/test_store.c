@@ -3,7 +3,8 @@
  * object), versions and roll-back, removal that keeps shared objects, gc
  * order (unnamed objects, then the oldest non-current versions, never a
  * current one), refusals that leave the store untouched (not an avatar,
- * wrong sha, bad or taken names), the writer lock (a second writer waits;
+ * wrong sha, bad or taken names), damaged refs that never become paths,
+ * video loops, the writer lock (a second writer waits;
  * concurrent adds lose nothing), and crash safety: a process killed after
  * each step of an add leaves the old or the new version, never half. */
 #include <setjmp.h>
@@ -62,7 +63,7 @@ static int add(const char *from, const char *name, const char *sha, tc_avatar_in
     tc_avatar_store *s;
     int rc = tc_avatar_store_open(&s, root, TC_AVATAR_WRITE, err, sizeof err);
     if (rc < 0) return rc;
-    tc_avatar_add_opts o = { .name = name, .sha256 = sha };
+    tc_avatar_add_opts o = {.name = name, .sha256 = sha};
     tc_avatar_info tmp;
     rc = tc_avatar_add(s, from, &o, info ? info : &tmp, err, sizeof err);
     tc_avatar_store_close(s);
@@ -104,9 +105,12 @@ static void test_add_file_and_resolve(void **state)
     char copy[65];
     assert_int_equal(tc_avatar_sha256_file(path, copy, NULL), TC_OK);
     assert_string_equal(copy, want);
-    assert_int_equal(tc_avatar_resolve(root, "nosuch", path, sizeof path, NULL, 0), TC_ERR_NOTFOUND);
-    assert_int_equal(tc_avatar_resolve(root, "../green", path, sizeof path, NULL, 0), TC_ERR_NOTFOUND);
-    assert_int_equal(tc_avatar_resolve(root, ".store", path, sizeof path, NULL, 0), TC_ERR_NOTFOUND);
+    assert_int_equal(tc_avatar_resolve(root, "nosuch", path, sizeof path, NULL, 0),
+                     TC_ERR_NOTFOUND);
+    assert_int_equal(tc_avatar_resolve(root, "../green", path, sizeof path, NULL, 0),
+                     TC_ERR_NOTFOUND);
+    assert_int_equal(tc_avatar_resolve(root, ".store", path, sizeof path, NULL, 0),
+                     TC_ERR_NOTFOUND);
     assert_int_equal(tmp_entries(), 0);
 }
 
@@ -151,8 +155,10 @@ static void test_pack_and_photo(void **state)
     /* a sprite pack, added from two places: one object */
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && mkdir -p p1/mouths && cp green.png p1/base.png && cp red.png p1/mouths/rest.png && "
-             "cp blue.png p1/mouths/open.png && echo '{\"base\": \"base.png\", \"mouths\": {\"rest\": \"mouths/rest.png\", "
+             "cd '%s' && mkdir -p p1/mouths && cp green.png p1/base.png && cp red.png "
+             "p1/mouths/rest.png && "
+             "cp blue.png p1/mouths/open.png && echo '{\"base\": \"base.png\", \"mouths\": "
+             "{\"rest\": \"mouths/rest.png\", "
              "\"aa\": \"mouths/open.png\"}}' > p1/sprites.json && touch p1/.hidden && cp -r p1 p2",
              at_dir);
     assert_int_equal(system(cmd), 0);
@@ -183,7 +189,9 @@ static void test_pack_and_photo(void **state)
     const char *sh = getenv("TC_SHARED_DIR"), *sd = getenv("TC_SOURCE_DIR");
     assert_non_null(sh);
     assert_non_null(sd);
-    snprintf(cmd, sizeof cmd, "cp '%s/avatars/astronaut.png' '%s/astro.png' && cp '%s/assets/avatars/astronaut.landmarks.json' '%s/astro.landmarks.json'",
+    snprintf(cmd, sizeof cmd,
+             "cp '%s/avatars/astronaut.png' '%s/astro.png' && cp "
+             "'%s/assets/avatars/astronaut.landmarks.json' '%s/astro.landmarks.json'",
              sh, at_dir, sd, at_dir);
     assert_int_equal(system(cmd), 0);
     tc_avatar_info ph;
@@ -210,10 +218,14 @@ static void test_refusals_leave_no_trace(void **state)
     assert_non_null(strstr(err, "sha256"));
     assert_int_equal(add(src("green.png"), "g", "ABC", NULL), TC_ERR_INVAL);
     assert_int_equal(add(src("nosuch.png"), "g", NULL, NULL), TC_ERR_NOTFOUND);
-    static const char *const bad[] = { "", ".hidden", "-x", "a/b", "..", "sp ace", "x\n",
-                                       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+    static const char *const bad[] = {
+        "",    ".hidden",
+        "-x",  "a/b",
+        "..",  "sp ace",
+        "x\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (add(src("green.png"), bad[i], NULL, NULL) != TC_ERR_INVAL) fail_msg("name '%s' accepted", bad[i]);
+        if (add(src("green.png"), bad[i], NULL, NULL) != TC_ERR_INVAL)
+            fail_msg("name '%s' accepted", bad[i]);
     /* a legacy file of the directory answers to the name already */
     assert_int_equal(tc_avatar_mkdirs(root), 0);
     char cmd[512];
@@ -242,7 +254,8 @@ static void test_remove(void **state)
     assert_int_equal(objects(), 3);
     tc_avatar_store *s;
     assert_int_equal(tc_avatar_store_open(&s, root, TC_AVATAR_WRITE, err, sizeof err), TC_OK);
-    assert_int_equal(tc_avatar_remove(s, "one", b.sha, err, sizeof err), TC_ERR_INVAL); /* current */
+    assert_int_equal(tc_avatar_remove(s, "one", b.sha, err, sizeof err),
+                     TC_ERR_INVAL); /* current */
     assert_non_null(strstr(err, "current"));
     assert_int_equal(tc_avatar_remove(s, "one", r.sha, err, sizeof err), TC_OK);
     assert_int_equal(objects(), 2); /* red went */
@@ -288,8 +301,11 @@ static void test_gc_order(void **state)
     assert_int_equal(add(src("red.png"), "a", NULL, &a2), TC_OK);
     assert_int_equal(add(src("blue.png"), "a", NULL, &a3), TC_OK);
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "cd '%s' && ffmpeg -nostdin -v error -y -f lavfi -i color=c=white:s=64x64 -frames:v 1 w.png && "
-             "ffmpeg -nostdin -v error -y -f lavfi -i color=c=yellow:s=80x48 -frames:v 1 y.png", at_dir);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && ffmpeg -nostdin -v error -y -f lavfi -i color=c=white:s=64x64 -frames:v 1 "
+             "w.png && "
+             "ffmpeg -nostdin -v error -y -f lavfi -i color=c=yellow:s=80x48 -frames:v 1 y.png",
+             at_dir);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(add(src("w.png"), "b", NULL, &b1), TC_OK);
     assert_int_equal(add(src("y.png"), "b", NULL, &b2), TC_OK);
@@ -306,8 +322,8 @@ static void test_gc_order(void **state)
     snprintf(cmd, sizeof cmd, "head -c 5000 /dev/zero > '%s'", orphan);
     assert_int_equal(system(cmd), 0);
 
-    int64_t s_a1 = obj_size(a1.sha), s_a2 = obj_size(a2.sha), s_a3 = obj_size(a3.sha), s_b1 = obj_size(b1.sha),
-            s_b2 = obj_size(b2.sha), freed = 0, total = 0;
+    int64_t s_a1 = obj_size(a1.sha), s_a2 = obj_size(a2.sha), s_a3 = obj_size(a3.sha),
+            s_b1 = obj_size(b1.sha), s_b2 = obj_size(b2.sha), freed = 0, total = 0;
     assert_true(s_a1 > 0 && s_a2 > 0 && s_a3 > 0 && s_b1 > 0 && s_b2 > 0);
     /* no cap: only the orphan goes */
     assert_int_equal(tc_avatar_gc(s, -1, &freed, &total, err, sizeof err), TC_OK);
@@ -360,7 +376,8 @@ static void test_lock(void **state)
     int st;
     waitpid(pid, &st, 0);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    if (waited < 0.5) fail_msg("a second writer got the lock after %.3f s, while the first held it", waited);
+    if (waited < 0.5)
+        fail_msg("a second writer got the lock after %.3f s, while the first held it", waited);
     close(pfd[0]);
     close(pfd[1]);
 
@@ -368,7 +385,7 @@ static void test_lock(void **state)
     pid_t kids[2];
     for (int k = 0; k < 2; k++) {
         if ((kids[k] = fork()) == 0) {
-            static const char *const files[] = { "green.png", "red.png", "blue.png" };
+            static const char *const files[] = {"green.png", "red.png", "blue.png"};
             for (int i = 0; i < 6; i++) {
                 char name[32];
                 snprintf(name, sizeof name, "k%d-%d", k, i);
@@ -380,7 +397,8 @@ static void test_lock(void **state)
     }
     for (int k = 0; k < 2; k++) {
         waitpid(kids[k], &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st)) fail_msg("adder %d failed (status %d)", k, WEXITSTATUS(st));
+        if (!WIFEXITED(st) || WEXITSTATUS(st))
+            fail_msg("adder %d failed (status %d)", k, WEXITSTATUS(st));
     }
     assert_int_equal(tc_avatar_store_open(&s, root, TC_AVATAR_READ, err, sizeof err), TC_OK);
     tc_avatar_entry *e;
@@ -404,7 +422,7 @@ static void die_at(void *opaque, const char *step)
 static void test_crash_between_steps(void **state)
 {
     (void)state;
-    static const char *const steps[] = { "staged", "verified", "installed", "ref-written" };
+    static const char *const steps[] = {"staged", "verified", "installed", "ref-written"};
     for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
         fresh(NULL);
         tc_avatar_info old;
@@ -416,7 +434,7 @@ static void test_crash_between_steps(void **state)
         if (pid == 0) {
             tc_avatar_store *s;
             if (tc_avatar_store_open(&s, root, TC_AVATAR_WRITE, err, sizeof err) < 0) _exit(1);
-            tc_avatar_add_opts o = { .name = "c", .on_step = die_at };
+            tc_avatar_add_opts o = {.name = "c", .on_step = die_at};
             tc_avatar_info info;
             tc_avatar_add(s, src("red.png"), &o, &info, err, sizeof err);
             _exit(2); /* the kill did not happen */
@@ -429,7 +447,9 @@ static void test_crash_between_steps(void **state)
         assert_int_equal(tc_avatar_resolve(root, "c", path, sizeof path, NULL, 0), TC_OK);
         assert_int_equal(tc_avatar_sha256_file(path, sha, NULL), TC_OK);
         const char *want = k == 3 ? new_sha : old.sha;
-        if (strcmp(sha, want)) fail_msg("killed at '%s': the current version is %.12s, not %.12s", steps[k], sha, want);
+        if (strcmp(sha, want))
+            fail_msg("killed at '%s': the current version is %.12s, not %.12s", steps[k], sha,
+                     want);
         assert_non_null(strstr(path, sha)); /* the object is what its name says */
         /* the next writer clears the staging; gc the unnamed object */
         tc_avatar_store *s;
@@ -440,8 +460,10 @@ static void test_crash_between_steps(void **state)
         tc_avatar_store_close(s);
         /* killed after "installed": an object no ref names yet, which gc takes */
         assert_int_equal(objects(), k == 3 ? 2 : 1);
-        if (k == 2) assert_true(freed > 0);
-        else assert_int_equal(freed, 0);
+        if (k == 2)
+            assert_true(freed > 0);
+        else
+            assert_int_equal(freed, 0);
         /* and the add, retried, completes */
         tc_avatar_info again;
         assert_int_equal(add(src("red.png"), "c", NULL, &again), TC_OK);
@@ -449,6 +471,53 @@ static void test_crash_between_steps(void **state)
         assert_int_equal(tc_avatar_resolve(root, "c", path, sizeof path, NULL, 0), TC_OK);
         assert_non_null(strstr(path, new_sha));
     }
+}
+
+static void test_damaged_refs_and_video(void **state)
+{
+    (void)state;
+    tc_avatar_info v;
+    char cmd[512], p[512], path[512];
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -nostdin -v error -y -f lavfi -i testsrc=s=96x64:r=10:d=1 -pix_fmt yuv420p "
+             "'%s/loop.mp4'",
+             at_dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(add(src("loop.mp4"), NULL, NULL, &v), TC_OK);
+    assert_string_equal(v.kind, "video");
+    assert_int_equal(tc_avatar_resolve(root, "loop", path, sizeof path, NULL, 0), TC_OK);
+    assert_non_null(strstr(path, "/avatar.mp4"));
+    /* refs that were tampered with never become paths */
+    static const char *const bad[] = {
+        "not json",
+        "{\"current\": \"x\", \"versions\": []}",
+        "{\"current\": \"%s\", \"versions\": [{\"sha\": \"%s\", \"file\": "
+        "\"../../../etc/passwd\"}]}",
+        "{\"current\": \"%s\", \"versions\": [{\"sha\": \"%s\", \"file\": \".hidden\"}]}",
+        "{\"current\": \"../../x\", \"versions\": [{\"sha\": \"../../x\", \"file\": "
+        "\"avatar.png\"}]}",
+        "{\"current\": \"%s\", \"versions\": [{\"sha\": \"%s\"}]}",
+    };
+    snprintf(p, sizeof p, "%s/.store/refs/loop.json", root);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        FILE *f = fopen(p, "w");
+        assert_non_null(f);
+        fprintf(f, bad[i], v.sha, v.sha);
+        fclose(f);
+        if (tc_avatar_resolve(root, "loop", path, sizeof path, NULL, 0) != TC_ERR_FORMAT)
+            fail_msg("damaged ref %zu resolved to %s", i, path);
+    }
+    /* list goes on past a damaged ref */
+    assert_int_equal(add(src("green.png"), "fine", NULL, NULL), TC_OK);
+    tc_avatar_store *s;
+    assert_int_equal(tc_avatar_store_open(&s, root, TC_AVATAR_READ, err, sizeof err), TC_OK);
+    tc_avatar_entry *e;
+    int n;
+    assert_int_equal(tc_avatar_list(s, &e, &n, err, sizeof err), TC_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].name, "fine");
+    tc_avatar_list_free(e, n);
+    tc_avatar_store_close(s);
 }
 
 int main(void)
@@ -462,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup(test_gc_order, fresh),
         cmocka_unit_test_setup(test_lock, fresh),
         cmocka_unit_test_setup(test_crash_between_steps, fresh),
+        cmocka_unit_test_setup(test_damaged_refs_and_video, fresh),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

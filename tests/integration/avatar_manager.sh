@@ -12,7 +12,8 @@
 #     set_avatar to a stored name mid-stream; the recording shows the vector
 #     avatar before and the stored picture after, with no video gap over one
 #     frame + 2 ms and audio as long as video; the log says how long the
-#     load took.
+#     load took; a stored name whose object was replaced by a link out of
+#     the directory is refused like any other escape.
 # timeout 150
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
@@ -97,13 +98,25 @@ grep -q 'removed .* of old versions' "$T/add4.out" || fail $NAME "add under a ca
 expect 2 "bad --max-size" 'not a valid number' "$TC" avatar gc --max-size lots
 
 # ---- set_avatar to a stored name, live -------------------------------------------------
+# a stored name whose object was swapped for a link out of the directory
+png "$T/evil.png" 0xc0c000
+"$TC" avatar add "$T/evil.png" --name evil >/dev/null 2>&1 || fail $NAME "add evil failed"
+evil_sha=$(sha256sum "$T/evil.png" | cut -d' ' -f1)
+mkdir -p "$T/outside"
+mv "$A/.store/objects/$evil_sha" "$T/outside/"
+ln -s "$T/outside/$evil_sha" "$A/.store/objects/$evil_sha"
 rmq_start
 bg "$TC" run -o "$T/out.mkv" --amqp-url "$AMQP_URL" --queue av --width 320 --height 180 --fps 25 \
   --duration 14 --metrics-listen 127.0.0.1:0 2>"$T/talkcast.log"
 tc=$LAST_PID
 wait_queue av.control || fail $NAME "talkcast did not declare its queues"
 wait_for_log "$T/talkcast.log" 'streaming ' 10 || fail $NAME "talkcast did not start streaming"
-sleep 4
+events_listen || fail $NAME "could not listen to events"
+sleep 3
+broker publish "$AMQP_URL" av.control '{"type":"control","command":"set_avatar","id":"ev1","args":{"avatar":"evil"}}'
+broker wait-events "$T/events.jsonl" failed 1 10 || fail $NAME "set_avatar to a stored name that leads out was not refused"
+grep -q 'leads out of' "$T/events.jsonl" || fail $NAME "the refusal does not say why: $(grep failed "$T/events.jsonl")"
+sleep 1
 broker publish "$AMQP_URL" av.control '{"type":"control","command":"set_avatar","id":"sw1","args":{"avatar":"greeny"}}'
 wait_for_log "$T/talkcast.log" 'avatar is now greeny' 10 || fail $NAME "no 'avatar is now greeny' in the log"
 loaded=$(grep -o 'avatar is now greeny ([a-z]*, loaded in [0-9.]* ms)' "$T/talkcast.log")
