@@ -58,9 +58,10 @@ int tc_avatar_name_ok(const char *name);
 
 typedef enum tc_avatar_lock { TC_AVATAR_READ = 0, TC_AVATAR_WRITE = 1 } tc_avatar_lock;
 
-/* Open (creating the layout) the store under `root` and take its lock,
- * shared or exclusive (waits for another writer). A writer also clears
- * tmp/ of what a crashed writer left. */
+/* Open (creating the layout) the store under `root`. A writer takes the
+ * store's lock (waiting for another writer: an add holds it through its
+ * download) and clears tmp/ of what a crashed writer left; a reader takes no
+ * lock (refs are replaced atomically; an object may vanish under it). */
 int tc_avatar_store_open(tc_avatar_store **out, const char *root, tc_avatar_lock lock, char *err,
                          size_t elen);
 void tc_avatar_store_close(tc_avatar_store *s); /* releases the lock; accepts NULL */
@@ -92,7 +93,8 @@ typedef struct tc_avatar_info {
 } tc_avatar_info;
 
 /* Add PATH (a file, with its landmarks sidecar if any, or a pack
- * directory) or an http(s) URL under a name, as that name's current
+ * directory) or an http(s) URL (one file, and NAME.landmarks.json beside
+ * it on the server if there is one) under a name, as that name's current
  * version. A name that a file of the legacy directory already answers to is
  * refused (TC_ERR_INVAL). Needs the WRITE lock. */
 int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts *o,

@@ -74,10 +74,11 @@ int tc_avatar_store_open(tc_avatar_store **out, const char *root, tc_avatar_lock
         rc = tc_avatar_fail_errno(err, elen, "cannot open", p);
         goto fail;
     }
-    int op = lock == TC_AVATAR_WRITE ? LOCK_EX : LOCK_SH;
-    if (flock(s->lock_fd, op | LOCK_NB) < 0) {
+    /* readers take no lock: refs are replaced atomically, so they see the
+     * old or the new state, and a long download does not hold up a list */
+    if (lock == TC_AVATAR_WRITE && flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         tc_log(&log_ctx, TC_LOG_INFO, "waiting for another talkcast that is changing %s", s->root);
-        while (flock(s->lock_fd, op) < 0) {
+        while (flock(s->lock_fd, LOCK_EX) < 0) {
             if (errno == EINTR) continue;
             rc = tc_avatar_fail_errno(err, elen, "cannot lock", p);
             goto fail;
@@ -265,6 +266,41 @@ static int copy_pack(const char *from, const char *to, const char *rel, int dept
     return rc;
 }
 
+/* A photo's (or video's) mouth landmarks beside it on the server, as beside
+ * a local file: URL/NAME.EXT -> URL/NAME.landmarks.json. A 4xx answer means
+ * there are none; a network failure fails the add (it would install a
+ * photo that cannot talk). */
+static int fetch_landmarks(const char *url, const char *pdir, const char *stage,
+                           const tc_avatar_add_opts *o, manifest *m, char *err, size_t elen)
+{
+    size_t end = strcspn(url, "?#"), slash = 0, dot = 0;
+    for (size_t i = 0; i < end; i++) {
+        if (url[i] == '/') slash = i;
+        if (url[i] == '.') dot = i;
+    }
+    if (dot <= slash) return TC_OK; /* no extension: nothing to put beside */
+    char lurl[4096], to[PATH_MAX + 64];
+    if (snprintf(lurl, sizeof lurl, "%.*s.landmarks.json%s", (int)dot, url, url + end) >=
+        (int)sizeof lurl)
+        return TC_OK;
+    snprintf(to, sizeof to, "%s/avatar.landmarks.json", stage);
+    tc_avatar_add_opts lo = *o;
+    lo.sha256 = NULL;
+    lo.max_bytes = 1 << 20;
+    tc_avatar_fetch_result fr;
+    char why[1024];
+    int rc = tc_avatar_fetch(lurl, pdir, to, &lo, &fr, why, sizeof why);
+    if (rc < 0 && fr.http_status >= 400 && fr.http_status < 500) {
+        tc_log(&log_ctx, TC_LOG_DEBUG, "no landmarks beside it (HTTP %ld)", fr.http_status);
+        return TC_OK;
+    }
+    if (rc < 0) return tc_avatar_fail(err, elen, rc, "its landmarks: %s", why);
+    tc_log(&log_ctx, TC_LOG_INFO, "with its mouth landmarks (%lld bytes)", (long long)fr.size);
+    return man_add(m, "avatar.landmarks.json", fr.sha, fr.size) < 0
+               ? tc_avatar_fail(err, elen, TC_ERR_NOMEM, "out of memory")
+               : TC_OK;
+}
+
 /* Decode the staged avatar as run would (a small size): what does not load
  * is never installed. */
 static int probe(const char *path, const tc_avatar_add_opts *o, char *kind, size_t klen, char *err,
@@ -355,6 +391,11 @@ int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts 
         memcpy(fsha, fr.sha, sizeof fsha);
         if ((rc = man_add(&m, file, fsha, fr.size)) < 0) goto nomem;
         single = 1;
+        if (o->sha256 && strcmp(o->sha256, fsha)) { /* fetch checked it; a bug if not */
+            rc = tc_avatar_fail(err, elen, TC_ERR_FORMAT, "%s: sha256 mismatch", src);
+            goto out;
+        }
+        if ((rc = fetch_landmarks(src, pdir, stage, o, &m, err, elen)) < 0) goto out;
         step(o, "fetched");
     } else if (stat(src, &st) < 0) {
         rc = tc_avatar_fail_errno(err, elen, "cannot add", src);

@@ -66,21 +66,39 @@ int tc_avatar_rmtree(const char *path)
     return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int64_t du_total;
-static int du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* Bytes of regular files below dir fd `fd` (which it closes); symlinks
+ * are not followed, depth is bounded. */
+static int64_t du_fd(int fd, int depth)
 {
-    (void)path, (void)ftw;
-    if (flag == FTW_F && S_ISREG(st->st_mode)) du_total += st->st_size;
-    return 0;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return 0;
+    }
+    int64_t total = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+        if (S_ISREG(st.st_mode))
+            total += st.st_size;
+        else if (S_ISDIR(st.st_mode) && depth < 16) {
+            int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0) total += du_fd(sub, depth + 1);
+        }
+    }
+    closedir(d);
+    return total;
 }
 
 int64_t tc_avatar_du(const char *path)
 {
-    /* nftw has no opaque pointer; the store is used under its lock by one
-     * thread, so a file-level total is enough */
-    du_total = 0;
-    nftw(path, du_one, 16, FTW_PHYS);
-    return du_total;
+    struct stat st;
+    if (lstat(path, &st) < 0) return 0;
+    if (!S_ISDIR(st.st_mode)) return S_ISREG(st.st_mode) ? st.st_size : 0;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return fd < 0 ? 0 : du_fd(fd, 0);
 }
 
 int tc_avatar_fsync_path(const char *path)

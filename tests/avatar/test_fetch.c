@@ -45,6 +45,13 @@ static int setup(void **state)
              "'%s/www/face.png'",
              at_dir);
     if (system(cmd) != 0) return -1;
+    const char *sh = getenv("TC_SHARED_DIR");
+    if (!sh) return -1;
+    snprintf(cmd, sizeof cmd,
+             "cp '%s/avatars/astronaut.png' '%s/www/astro.png' && cp "
+             "'%s/assets/avatars/astronaut.landmarks.json' '%s/www/astro.landmarks.json'",
+             sh, at_dir, src, at_dir);
+    if (system(cmd) != 0) return -1;
     int pfd[2];
     if (pipe(pfd)) return -1;
     server = fork();
@@ -276,6 +283,21 @@ static void test_add_url(void **state)
     assert_int_equal(tc_avatar_sha256_file(path, sha, NULL), TC_OK);
     assert_int_equal(tc_avatar_sha256_file(orig, osha, NULL), TC_OK);
     assert_string_equal(sha, osha);
+    /* no landmarks beside face.png on the server (404): a still image.
+     * astro.png has them: a photo, with them in the object */
+    assert_int_equal(logged("/drop/face.landmarks.json", "\"status\": 404"), 1);
+    assert_int_equal(tc_avatar_store_open(&s, root, TC_AVATAR_WRITE, err, sizeof err), TC_OK);
+    snprintf(url, sizeof url, "%s/ok/astro.png?token=1", base);
+    o.name = NULL;
+    assert_int_equal(tc_avatar_add(s, url, &o, &info, err, sizeof err), TC_OK);
+    tc_avatar_store_close(s);
+    assert_string_equal(info.name, "astro");
+    assert_string_equal(info.kind, "photo");
+    assert_int_equal(logged("/ok/astro.landmarks.json?token=1", "\"status\": 200"), 1);
+    assert_int_equal(tc_avatar_resolve(root, "astro", path, sizeof path, NULL, 0), TC_OK);
+    char lm[600];
+    snprintf(lm, sizeof lm, "%.*s/avatar.landmarks.json", (int)(strrchr(path, '/') - path), path);
+    assert_true(at_exists(lm));
 }
 
 int main(void)
