@@ -11,7 +11,8 @@
 #   - a live `talkcast run` with a private broker, recording to a file:
 #     set_avatar to a stored name mid-stream; the recording shows the vector
 #     avatar before and the stored picture after, with no video gap over one
-#     frame + 2 ms and audio as long as video; the log says how long the
+#     frame + 2 ms, no hole between audio packets over 2 ms, and audio as
+#     long as video; the log says how long the
 #     load took; a stored name whose object was replaced by a link out of
 #     the directory is refused like any other escape.
 # timeout 150
@@ -126,6 +127,18 @@ wait_rc "$tc"
 [ "$RC" = 0 ] || fail $NAME "talkcast exited $RC"
 probe_check "$T/out.mkv" --frames 350 --tol 3 --size 320x180 >"$T/probe.out" 2>&1 || fail $NAME "recording: $(cat "$T/probe.out")"
 note "$(cat "$T/probe.out")"
+# audio without holes: each AAC packet starts where the one before ended
+"$PY" - "$T/out.mkv" <<'PY' >"$T/agap.out" 2>&1 || fail $NAME "audio: $(tail -n 1 "$T/agap.out")"
+import json, subprocess, sys
+p = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                               "packet=pts_time,duration_time", "-of", "json", sys.argv[1]],
+                              capture_output=True, check=True, text=True).stdout)["packets"]
+pk = sorted((float(x["pts_time"]), float(x["duration_time"])) for x in p)
+gap = max((b[0] - (a[0] + a[1]) for a, b in zip(pk, pk[1:])), default=0.0)
+print(f"audio packets={len(pk)} largest hole={gap * 1000:.1f} ms")
+sys.exit(0 if gap <= 0.002 else 1)
+PY
+note "$(cat "$T/agap.out")"
 # the picture: not green at 2 s (the vector avatar), green over the whole frame at 12 s
 rgb() { ffmpeg -nostdin -v error -ss "$2" -i "$1" -frames:v 1 -vf scale=1:1 -f rawvideo -pix_fmt rgb24 - | od -An -tu1 | xargs; }
 before=$(rgb "$T/out.mkv" 2)
