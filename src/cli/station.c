@@ -147,7 +147,10 @@ static int resolve_avatar(const tc_station *s, const char *name, char *path, siz
         return TC_OK;
     }
     if (!s->cfg->avatar_dir[0]) {
-        snprintf(reason, rlen, "set_avatar: '%s' is not known (set --avatar-dir to allow names)", name);
+        snprintf(reason, rlen,
+                 "set_avatar: '%s' is not known (set --avatar-dir to allow names; 'talkcast avatar add' "
+                 "stores avatars in --avatar-dir, or in $XDG_DATA_HOME/talkcast/avatars when it is unset)",
+                 name);
         return TC_ERR_NOTFOUND;
     }
     if (strchr(name, '/') || name[0] == '.') {
