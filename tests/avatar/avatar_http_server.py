@@ -14,6 +14,7 @@ downloaded from, failures included. GET /MODE/NAME serves DIR/NAME:
                 a Range with 206 and ETag "b", ignoring If-Range (a broken
                 server: the client must notice and start over)
   nolength      no Content-Length; the body ends when the connection closes
+  slow          like ok, but the body trickles: 32 KiB every 50 ms
   404           404 Not Found
 
 Every request is appended to LOGFILE as a JSON line: path, Range,
@@ -22,6 +23,7 @@ import json
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT, LOG = sys.argv[1], sys.argv[2]
@@ -55,8 +57,14 @@ class H(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         data = body if cut is None else body[:cut]
-        self.wfile.write(data)
-        self.wfile.flush()
+        if self.path.startswith("/slow/"):
+            for i in range(0, len(data), 32768):
+                self.wfile.write(data[i:i + 32768])
+                self.wfile.flush()
+                time.sleep(0.05)
+        else:
+            self.wfile.write(data)
+            self.wfile.flush()
         if cut is not None or not length:
             self.close_connection = True
 

@@ -2,7 +2,8 @@
 # avatar_manager — `talkcast avatar` end to end, then a stored avatar put on
 # the air mid-stream. Checks:
 #   - add a local file and an http URL (a local server on 127.0.0.1 that
-#     drops the first transfer half-way: the add resumes it), list (table and
+#     drops the first transfer half-way: the add resumes it), an add killed
+#     with SIGKILL mid-download that the next add resumes, list (table and
 #     --json), a second version, remove, gc under a cap (the old version
 #     goes, the current one stays), and the cap an add applies itself;
 #   - every refusal has its exit code and a clear message: 404 (4), wrong
@@ -52,6 +53,31 @@ note "$(cat "$T/add1.out") / $(cat "$T/add2.out")"
 "$TC" avatar list >"$T/list.out" || fail $NAME "list failed"
 grep -qE '^greeny +image ' "$T/list.out" || fail $NAME "list lacks greeny: $(cat "$T/list.out")"
 grep -qE "^sky +image .* ${blue_sha:0:12} +1 " "$T/list.out" || fail $NAME "list lacks sky with its sha: $(cat "$T/list.out")"
+
+# ---- an add killed (SIGKILL) mid-download: the next add resumes it -----------------
+ffmpeg -nostdin -v error -f lavfi -i "nullsrc=s=1280x720,geq=random(1)*255:random(2)*255:128" -frames:v 1 -y "$T/www/noise.png"
+size=$(stat -c %s "$T/www/noise.png")
+"$TC" avatar add "$H/slow/noise.png" >"$T/kill.out" 2>&1 &
+adder=$!
+part=
+for _ in $(seq 100); do
+  part=$(find "$A/.store/partial" -name '*.part' -size +100k 2>/dev/null | head -n 1)
+  [ -n "$part" ] && break
+  sleep 0.05
+done
+[ -n "$part" ] || fail $NAME "the slow download did not start"
+kill -KILL "$adder"
+wait "$adder" 2>/dev/null || true
+got=$(stat -c %s "$part")
+[ "$got" -lt "$size" ] || fail $NAME "the download finished before the kill ($got of $size bytes)"
+"$TC" avatar list | grep -q '^noise ' && fail $NAME "a killed add is listed"
+"$TC" avatar add "$H/slow/noise.png" >"$T/resume.out" 2>"$T/resume.err" || fail $NAME "the add after a kill failed: $(cat "$T/resume.err")"
+grep -q 'download resumed' "$T/resume.out" || fail $NAME "the add after a kill started over: $(cat "$T/resume.out")"
+grep -q "\"range\": \"bytes=$got-\"" "$T/requests.log" || fail $NAME "no Range request from byte $got: $(tail -n 2 "$T/requests.log")"
+[ "$(sha256sum "$T/www/noise.png" | cut -d' ' -f1)" = "$(jget "$("$TC" avatar list --json)" '[e for e in j if e["name"]=="noise"][0]["current"]')" ] \
+  || fail $NAME "the resumed download is not the file"
+note "killed at $got of $size bytes; the next add resumed there: $(cat "$T/resume.out")"
+"$TC" avatar remove noise >/dev/null || fail $NAME "remove noise failed"
 
 # ---- refusals --------------------------------------------------------------------
 expect 4 "404" 'HTTP 404' "$TC" avatar add "$H/404/blue.png" --name nope
