@@ -520,6 +520,26 @@ static void test_damaged_refs_and_video(void **state)
     tc_avatar_store_close(s);
 }
 
+static void test_names_and_default_dir(void **state)
+{
+    (void)state;
+    assert_true(tc_avatar_name_ok("a"));
+    assert_true(tc_avatar_name_ok("My_face-2.v1"));
+    assert_false(tc_avatar_name_ok("a b"));
+    assert_false(tc_avatar_name_ok("caf\xc3\xa9"));
+    char d[256];
+    setenv("XDG_DATA_HOME", "/x/data", 1);
+    assert_int_equal(tc_avatar_default_dir(d, sizeof d), TC_OK);
+    assert_string_equal(d, "/x/data/talkcast/avatars");
+    setenv("XDG_DATA_HOME", "relative", 1); /* not absolute: ignored, as the spec says */
+    setenv("HOME", "/home/u", 1);
+    assert_int_equal(tc_avatar_default_dir(d, sizeof d), TC_OK);
+    assert_string_equal(d, "/home/u/.local/share/talkcast/avatars");
+    unsetenv("XDG_DATA_HOME");
+    unsetenv("HOME");
+    assert_int_equal(tc_avatar_default_dir(d, sizeof d), TC_ERR_NOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup(test_lock, fresh),
         cmocka_unit_test_setup(test_crash_between_steps, fresh),
         cmocka_unit_test_setup(test_damaged_refs_and_video, fresh),
+        cmocka_unit_test(test_names_and_default_dir),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
