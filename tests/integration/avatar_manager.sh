@@ -107,13 +107,13 @@ sky = j["sky"]
 assert len(sky["versions"]) == 2 and sky["current"] != sys.argv[2], sky
 assert [v["sha"] for v in sky["versions"] if not v["current"]] == [sys.argv[2]], sky
 PY
-objs=$(ls "$A/.store/objects" | wc -l)
+objs=$(find "$A/.store/objects" -mindepth 1 -maxdepth 1 | wc -l)
 [ "$objs" = 3 ] || fail $NAME "$objs objects for green, blue, magenta (tmpav's is shared with sky)"
 expect 2 "remove current" 'current version' "$TC" avatar remove sky --version "$(jget "$(cat "$T/list.json")" '[e for e in j if e["name"]=="sky"][0]["current"][:12]')"
 "$TC" avatar gc --max-size 0 >"$T/gc.out" 2>"$T/gc.err" || fail $NAME "gc failed: $(cat "$T/gc.err")"
 note "gc: $(cat "$T/gc.out")"
 [ ! -e "$A/.store/objects/$blue_sha" ] || fail $NAME "gc under a cap of 0 kept sky's old version"
-objs=$(ls "$A/.store/objects" | wc -l)
+objs=$(find "$A/.store/objects" -mindepth 1 -maxdepth 1 | wc -l)
 [ "$objs" = 2 ] || fail $NAME "after gc: $objs objects, want the 2 current ones"
 grep -qE '^sky +image .* 1 ' <("$TC" avatar list) || fail $NAME "sky still lists 2 versions after gc"
 # the cap an add applies by itself: back to blue, magenta (now old) goes at once
@@ -171,7 +171,9 @@ before=$(rgb "$T/out.mkv" 2)
 after=$(rgb "$T/out.mkv" 12)
 note "mean colour at 2 s: $before, at 12 s: $after"
 read -r r g b <<<"$after"
-[ "$g" -gt 150 ] && [ "$r" -lt 40 ] && [ "$b" -lt 40 ] || fail $NAME "the stored green avatar is not on the air at 12 s (mean RGB $after)"
+if ! { [ "$g" -gt 150 ] && [ "$r" -lt 40 ] && [ "$b" -lt 40 ]; }; then
+  fail $NAME "the stored green avatar is not on the air at 12 s (mean RGB $after)"
+fi
 read -r r g b <<<"$before"
 { [ "$g" -gt 150 ] && [ "$r" -lt 40 ] && [ "$b" -lt 40 ]; } && fail $NAME "the recording is green before the switch (mean RGB $before): the check proves nothing"
 # where the switch landed: the first green frame comes after the message, not before
