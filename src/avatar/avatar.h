@@ -9,7 +9,9 @@
  *                                    or a sprite pack (sprites.json + images)
  *   ROOT/.store/refs/<name>.json     versions of a name and the current one
  *   ROOT/.store/partial/<key>.part   a download in progress (+ <key>.json:
- *                                    URL, validator, expected size) to resume
+ *                                    URL, validator, expected size) to resume;
+ *                                    <key>.got a finished one not yet staged;
+ *                                    .lock: one download at a time
  *   ROOT/.store/tmp/                 staging; whatever is here after a crash
  *                                    is removed by the next writer
  *
@@ -59,9 +61,9 @@ int tc_avatar_name_ok(const char *name);
 typedef enum tc_avatar_lock { TC_AVATAR_READ = 0, TC_AVATAR_WRITE = 1 } tc_avatar_lock;
 
 /* Open (creating the layout) the store under `root`. A writer takes the
- * store's lock (waiting for another writer: an add holds it through its
- * download) and clears tmp/ of what a crashed writer left; a reader takes no
- * lock (refs are replaced atomically; an object may vanish under it). */
+ * store's lock (waiting for another writer; an add lets go of it while it
+ * downloads) and clears tmp/ of what a crashed writer left; a reader takes
+ * no lock (refs are replaced atomically; an object may vanish under it). */
 int tc_avatar_store_open(tc_avatar_store **out, const char *root, tc_avatar_lock lock, char *err,
                          size_t elen);
 void tc_avatar_store_close(tc_avatar_store *s); /* releases the lock; accepts NULL */

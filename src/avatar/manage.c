@@ -6,9 +6,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,11 +228,17 @@ int tc_avatar_gc(tc_avatar_store *s, int64_t max_bytes, int64_t *freed, int64_t 
         fr += drop_object(s, de->d_name);
     }
     if (d) closedir(d);
-    /* unfinished downloads count against the cap, and go first */
+    /* unfinished downloads count against the cap, and go first — unless a
+     * download is running (it holds partial/.lock, not the store's lock) */
     snprintf(dir, sizeof dir, "%s/partial", s->dir);
     int64_t partial = tc_avatar_du(dir);
     tot += partial;
-    if (max_bytes >= 0 && tot > max_bytes && partial > 0) {
+    char lockp[PATH_MAX + 32];
+    snprintf(lockp, sizeof lockp, "%s/.lock", dir);
+    int dl = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int idle = dl >= 0 && flock(dl, LOCK_EX | LOCK_NB) == 0;
+    if (!idle) tc_log(&log_ctx, TC_LOG_INFO, "gc: a download is running; its files stay");
+    if (idle && max_bytes >= 0 && tot > max_bytes && partial > 0) {
         if ((d = opendir(dir))) {
             while ((de = readdir(d))) {
                 if (de->d_name[0] == '.') continue;
@@ -245,6 +253,7 @@ int tc_avatar_gc(tc_avatar_store *s, int64_t max_bytes, int64_t *freed, int64_t 
         tot -= partial;
         fr += partial;
     }
+    if (dl >= 0) close(dl);
     /* then old versions, oldest added first; never a current one */
     cand *c = NULL;
     int nc = 0, total_v = 0;

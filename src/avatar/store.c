@@ -267,23 +267,23 @@ static int copy_pack(const char *from, const char *to, const char *rel, int dept
 }
 
 /* A photo's (or video's) mouth landmarks beside it on the server, as beside
- * a local file: URL/NAME.EXT -> URL/NAME.landmarks.json. A 4xx answer means
- * there are none; a network failure fails the add (it would install a
- * photo that cannot talk). */
-static int fetch_landmarks(const char *url, const char *pdir, const char *stage,
-                           const tc_avatar_add_opts *o, manifest *m, char *err, size_t elen)
+ * a local file: URL/NAME.EXT -> URL/NAME.landmarks.json, fetched to `to`
+ * (*has = 1). A 4xx answer means there are none; a network failure fails
+ * the add (it would install a photo that cannot talk). */
+static int fetch_landmarks(const char *url, const char *pdir, const char *to,
+                           const tc_avatar_add_opts *o, int *has, char *err, size_t elen)
 {
+    *has = 0;
     size_t end = strcspn(url, "?#"), slash = 0, dot = 0;
     for (size_t i = 0; i < end; i++) {
         if (url[i] == '/') slash = i;
         if (url[i] == '.') dot = i;
     }
     if (dot <= slash) return TC_OK; /* no extension: nothing to put beside */
-    char lurl[4096], to[PATH_MAX + 64];
+    char lurl[4096];
     if (snprintf(lurl, sizeof lurl, "%.*s.landmarks.json%s", (int)dot, url, url + end) >=
         (int)sizeof lurl)
         return TC_OK;
-    snprintf(to, sizeof to, "%s/avatar.landmarks.json", stage);
     tc_avatar_add_opts lo = *o;
     lo.sha256 = NULL;
     lo.max_bytes = 1 << 20;
@@ -296,9 +296,42 @@ static int fetch_landmarks(const char *url, const char *pdir, const char *stage,
     }
     if (rc < 0) return tc_avatar_fail(err, elen, rc, "its landmarks: %s", why);
     tc_log(&log_ctx, TC_LOG_INFO, "with its mouth landmarks (%lld bytes)", (long long)fr.size);
-    return man_add(m, "avatar.landmarks.json", fr.sha, fr.size) < 0
-               ? tc_avatar_fail(err, elen, TC_ERR_NOMEM, "out of memory")
-               : TC_OK;
+    *has = 1;
+    return TC_OK;
+}
+
+/* Download `url` (and its landmarks) into partial/<key>.got[.lm] without
+ * holding the store's lock, so that a long download does not hold up a
+ * remove, a gc or a local add; downloads take partial/.lock among
+ * themselves (and gc leaves partial/ alone while one runs). The store's lock
+ * is held again on return, whatever happened. */
+static int download(tc_avatar_store *s, const char *url, const tc_avatar_add_opts *o, char *got,
+                    char *lm, size_t plen, int *has_lm, tc_avatar_fetch_result *fr, char *err,
+                    size_t elen)
+{
+    char pdir[PATH_MAX + 16], lockp[PATH_MAX + 32], key[65];
+    snprintf(pdir, sizeof pdir, "%s/partial", s->dir);
+    snprintf(lockp, sizeof lockp, "%s/.lock", pdir);
+    tc_avatar_sha256 h;
+    tc_avatar_sha256_init(&h);
+    tc_avatar_sha256_update(&h, url, strlen(url));
+    tc_avatar_sha256_final(&h, key);
+    snprintf(got, plen, "%s/%.32s.got", pdir, key);
+    snprintf(lm, plen, "%s/%.32s.got.lm", pdir, key);
+    int dl = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (dl < 0) return tc_avatar_fail_errno(err, elen, "cannot open", lockp);
+    flock(s->lock_fd, LOCK_UN);
+    if (flock(dl, LOCK_EX | LOCK_NB) < 0) {
+        tc_log(&log_ctx, TC_LOG_INFO, "waiting for another download into %s", s->root);
+        while (flock(dl, LOCK_EX) < 0 && errno == EINTR) {
+        }
+    }
+    int rc = tc_avatar_fetch(url, pdir, got, o, fr, err, elen);
+    if (rc == TC_OK) rc = fetch_landmarks(url, pdir, lm, o, has_lm, err, elen);
+    while (flock(s->lock_fd, LOCK_EX) < 0 && errno == EINTR) {
+    }
+    close(dl); /* after the store's lock: gc cannot slip in between */
+    return rc;
 }
 
 /* Decode the staged avatar as run would (a small size): what does not load
@@ -374,19 +407,25 @@ int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts 
                               name, s->root);
 
     char stage[PATH_MAX + 32], file[64], entry[PATH_MAX + 128], sha[65], fsha[65];
+    char got[PATH_MAX + 64], lmgot[PATH_MAX + 64];
+    tc_avatar_fetch_result fr;
+    int has_lm = 0, rc;
+    if (is_url(src) &&
+        (rc = download(s, src, o, got, lmgot, sizeof got, &has_lm, &fr, err, elen)) < 0)
+        return rc;
     snprintf(stage, sizeof stage, "%s/tmp/add-XXXXXX", s->dir);
     if (!mkdtemp(stage))
         return tc_avatar_fail_errno(err, elen, "cannot create a staging directory in", s->dir);
     manifest m = {0};
-    int rc = TC_OK, single = 0;
+    int single = 0;
     struct stat st;
     if (is_url(src)) {
         snprintf(file, sizeof file, "avatar%s", ext);
         snprintf(entry, sizeof entry, "%s/%s", stage, file);
-        char pdir[PATH_MAX + 16];
-        snprintf(pdir, sizeof pdir, "%s/partial", s->dir);
-        tc_avatar_fetch_result fr;
-        if ((rc = tc_avatar_fetch(src, pdir, entry, o, &fr, err, elen)) < 0) goto out;
+        if (rename(got, entry) < 0) {
+            rc = tc_avatar_fail_errno(err, elen, "cannot stage the download", got);
+            goto out;
+        }
         info->resumed_from = fr.resumed_from;
         memcpy(fsha, fr.sha, sizeof fsha);
         if ((rc = man_add(&m, file, fsha, fr.size)) < 0) goto nomem;
@@ -395,7 +434,16 @@ int tc_avatar_add(tc_avatar_store *s, const char *src, const tc_avatar_add_opts 
             rc = tc_avatar_fail(err, elen, TC_ERR_FORMAT, "%s: sha256 mismatch", src);
             goto out;
         }
-        if ((rc = fetch_landmarks(src, pdir, stage, o, &m, err, elen)) < 0) goto out;
+        if (has_lm) {
+            char lsha[65], to[PATH_MAX + 64];
+            int64_t lsize;
+            snprintf(to, sizeof to, "%s/avatar.landmarks.json", stage);
+            if (rename(lmgot, to) < 0 || tc_avatar_sha256_file(to, lsha, &lsize) < 0) {
+                rc = tc_avatar_fail_errno(err, elen, "cannot stage the download", lmgot);
+                goto out;
+            }
+            if ((rc = man_add(&m, "avatar.landmarks.json", lsha, lsize)) < 0) goto nomem;
+        }
         step(o, "fetched");
     } else if (stat(src, &st) < 0) {
         rc = tc_avatar_fail_errno(err, elen, "cannot add", src);

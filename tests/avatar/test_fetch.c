@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "avatar/avatar.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "avatar_test.h"
 
@@ -44,6 +45,12 @@ static int setup(void **state)
              "ffmpeg -nostdin -v error -y -f lavfi -i color=c=orange:s=96x64 -frames:v 1 "
              "'%s/www/face.png'",
              at_dir);
+    if (system(cmd) != 0) return -1;
+    snprintf(
+        cmd, sizeof cmd,
+        "ffmpeg -nostdin -v error -y -f lavfi -i 'nullsrc=s=960x540,geq=random(1)*255:128:128' "
+        "-frames:v 1 '%s/www/noise.png'",
+        at_dir);
     if (system(cmd) != 0) return -1;
     const char *sh = getenv("TC_SHARED_DIR");
     if (!sh) return -1;
@@ -300,6 +307,63 @@ static void test_add_url(void **state)
     assert_true(at_exists(lm));
 }
 
+/* A download lets go of the store's lock: a remove and a gc run while it
+ * trickles in, and gc leaves the download's files alone. */
+static void test_download_does_not_hold_the_store(void **state)
+{
+    (void)state;
+    char root[300], pdir[400], url[256];
+    snprintf(root, sizeof root, "%s/store2", at_dir);
+    snprintf(pdir, sizeof pdir, "%s/.store/partial", root);
+    snprintf(url, sizeof url, "%s/slow/noise.png", base);
+    tc_avatar_store *s;
+    tc_avatar_info info;
+    tc_avatar_add_opts o = {.retries = 0};
+    assert_int_equal(tc_avatar_store_open(&s, root, TC_AVATAR_WRITE, err, sizeof err), TC_OK);
+    char face[300];
+    snprintf(face, sizeof face, "%s/www/face.png", at_dir);
+    o.name = "local";
+    assert_int_equal(tc_avatar_add(s, face, &o, &info, err, sizeof err), TC_OK);
+    tc_avatar_store_close(s);
+    pid_t pid = fork();
+    if (pid == 0) {
+        tc_avatar_store *c;
+        tc_avatar_add_opts co = {.name = "noise"};
+        if (tc_avatar_store_open(&c, root, TC_AVATAR_WRITE, err, sizeof err) < 0) _exit(1);
+        int r = tc_avatar_add(c, url, &co, &info, err, sizeof err);
+        tc_avatar_store_close(c);
+        _exit(r == TC_OK ? 0 : 2);
+    }
+    /* wait for the download to be under way */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*.part' -size +32k | grep -q .", pdir);
+    int started = 0;
+    for (int i = 0; i < 200 && !started; i++) {
+        started = system(cmd) == 0;
+        if (!started) usleep(20000);
+    }
+    assert_true(started);
+    int64_t t0 = tc_now_ns();
+    assert_int_equal(tc_avatar_store_open(&s, root, TC_AVATAR_WRITE, err, sizeof err), TC_OK);
+    assert_int_equal(tc_avatar_remove(s, "local", NULL, err, sizeof err), TC_OK);
+    int64_t freed = -1;
+    assert_int_equal(tc_avatar_gc(s, 0, &freed, NULL, err, sizeof err), TC_OK);
+    tc_avatar_store_close(s);
+    double took = (double)(tc_now_ns() - t0) / 1e9;
+    int st;
+    assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still downloading */
+    if (took > 0.5) fail_msg("a remove and a gc waited %.2f s for a download", took);
+    assert_int_equal(freed, 0); /* the running download's partial stayed */
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    char path[512];
+    assert_int_equal(tc_avatar_resolve(root, "noise", path, sizeof path, NULL, 0), TC_OK);
+    assert_int_equal(tc_avatar_resolve(root, "local", path, sizeof path, NULL, 0), TC_ERR_NOTFOUND);
+    snprintf(cmd, sizeof cmd, "find '%s' -type f ! -name .lock | grep -q .", pdir);
+    assert_int_not_equal(system(cmd), 0); /* nothing left in partial/ */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +376,7 @@ int main(void)
         cmocka_unit_test_setup(test_no_length, reset),
         cmocka_unit_test_setup(test_failures, reset),
         cmocka_unit_test_setup(test_add_url, reset),
+        cmocka_unit_test_setup(test_download_does_not_hold_the_store, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
