@@ -88,7 +88,7 @@ expect 2 "bad name" 'cannot be an avatar name' "$TC" avatar add "$T/green.png" -
 port=$(free_port)
 expect 1 "refused" 'connection refused' "$TC" avatar add "http://127.0.0.1:$port/x.png" --retries 0
 expect 4 "remove unknown" "no stored avatar 'nope'" "$TC" avatar remove nope
-left=$(find "$A/.store/tmp" "$A/.store/partial" -mindepth 1)
+left=$(find "$A/.store/tmp" "$A/.store/partial" -mindepth 1 ! -name .lock)
 [ -z "$left" ] || fail $NAME "refusals left files: $left"
 "$TC" avatar list --json >"$T/list.json"
 "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); assert sorted(e["name"] for e in j) == ["greeny", "sky"], j' "$T/list.json" \
