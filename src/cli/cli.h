@@ -60,6 +60,8 @@ int tc_cli_health_live(tc_cli_health *h, char *why, size_t len);
 
 int tc_cli_say(int argc, char **argv);
 int tc_cli_run(int argc, char **argv);
+/* talkcast avatar add|list|remove|use|gc (avatar.c) */
+int tc_cli_avatar(int argc, char **argv);
 void tc_cli_run_help(void);
 
 #endif

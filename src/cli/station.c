@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "avatar/avatar.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -133,7 +134,9 @@ static int beside_inside(const char *root, const char *real)
 }
 
 /* A name from a message becomes a path only inside --avatar-dir (no
- * slashes, no dot files, no symlink that leads out of it): a message
+ * slashes, no dot files, no symlink that leads out of it): a name stored
+ * with `talkcast avatar add` (its current version), else a file of the
+ * directory itself. A message
  * cannot make us open any other file. The face is loaded from the
  * resolved path, so what was checked is what is opened. */
 static int resolve_avatar(const tc_station *s, const char *name, char *path, size_t len, char *reason,
@@ -144,7 +147,10 @@ static int resolve_avatar(const tc_station *s, const char *name, char *path, siz
         return TC_OK;
     }
     if (!s->cfg->avatar_dir[0]) {
-        snprintf(reason, rlen, "set_avatar: '%s' is not known (set --avatar-dir to allow names)", name);
+        snprintf(reason, rlen,
+                 "set_avatar: '%s' is not known (set --avatar-dir to allow names; 'talkcast avatar add' "
+                 "stores avatars in --avatar-dir, or in $XDG_DATA_HOME/talkcast/avatars when it is unset)",
+                 name);
         return TC_ERR_NOTFOUND;
     }
     if (strchr(name, '/') || name[0] == '.') {
@@ -155,6 +161,19 @@ static int resolve_avatar(const tc_station *s, const char *name, char *path, siz
     if (!realpath(s->cfg->avatar_dir, root)) {
         snprintf(reason, rlen, "set_avatar: avatar directory %s: %s", s->cfg->avatar_dir, strerror(errno));
         return TC_ERR_NOTFOUND;
+    }
+    /* a stored avatar (talkcast avatar add) first: its current version */
+    char kind[16];
+    if (tc_avatar_resolve(root, name, path, len, kind, sizeof kind) == TC_OK) {
+        if (!inside(root, path, real) || !beside_inside(root, real)) {
+            snprintf(reason, rlen, "set_avatar: stored '%s' is a link that leads out of %s", name, s->cfg->avatar_dir);
+            return TC_ERR_INVAL;
+        }
+        size_t n = strlen(real);
+        if (n >= len) return TC_ERR_INVAL;
+        memcpy(path, real, n + 1);
+        tc_log(&log_ctx, TC_LOG_DEBUG, "set_avatar: '%s' is the stored %s %s", name, kind, path);
+        return TC_OK;
     }
     static const char *const ext[] = { "", ".png", ".jpg", ".jpeg", ".webp", ".mp4", ".webm", ".mkv", ".mov" };
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {

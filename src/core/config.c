@@ -159,7 +159,8 @@ static const opt_ext options[] = {
     O("breathing", 0, "TALKCAST_BREATHING", TC_OPT_BOOL, OFF(breathing), 0, "true", 0, 0, NULL, G_AVATAR,
       "the vector avatar breathes between and during messages (--no-breathing: a still body)"),
     O("avatar-dir", 0, "TALKCAST_AVATAR_DIR", TC_OPT_STRING, OFF(avatar_dir), 0, "", 0, 0, NULL, G_AVATAR,
-      "where set_avatar looks up names (NAME, NAME.png/.jpg/.mp4, NAME/ sprite pack)"),
+      "where set_avatar looks up names: those stored by 'talkcast avatar add' (kept in DIR/.store), "
+      "then NAME, NAME.png/.jpg/.mp4, NAME/ sprite pack"),
     O("duration", 0, "TALKCAST_DURATION", TC_OPT_DOUBLE, OFF(duration), 0, "0", 0, 1e9, NULL, G_RUN,
       "stop after this many seconds of stream; 0 = run until stopped"),
     O("pace", 0, "TALKCAST_PACE", TC_OPT_ENUM, OFF(pace), 0, "live", 0, 0, pace_names, G_RUN,
