@@ -101,6 +101,23 @@ static int out_put(gen *g, const void *d, size_t n)
     return TC_OK;
 }
 
+/* BT.601/709 limited range (Y 16-235, C 16-240) to the full range JPEG
+ * uses, plane by plane; the same 4:2:0 layout. */
+static void to_full_range(const AVFrame *src, AVFrame *dst)
+{
+    for (int p = 0; p < 3; p++) {
+        int w = p ? (src->width + 1) / 2 : src->width, h = p ? (src->height + 1) / 2 : src->height;
+        for (int y = 0; y < h; y++) {
+            const uint8_t *i = src->data[p] + (ptrdiff_t)y * src->linesize[p];
+            uint8_t *o = dst->data[p] + (ptrdiff_t)y * dst->linesize[p];
+            for (int x = 0; x < w; x++) {
+                int v = p ? ((i[x] - 128) * 255 + 112) / 224 + 128 : ((i[x] - 16) * 255 + 109) / 219;
+                o[x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        }
+    }
+}
+
 /* Render, stamp, encode frame g->next and queue it as a part. */
 static int gen_frame(gen *g)
 {
@@ -127,7 +144,11 @@ static int gen_frame(gen *g)
                 memset(g->copy->data[p] + (ptrdiff_t)y * g->copy->linesize[p], 128, (size_t)side / 2);
         src = g->copy;
     }
-    sws_scale(g->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, g->conv->data, g->conv->linesize);
+    if (g->sws)
+        sws_scale(g->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, g->conv->data,
+                  g->conv->linesize);
+    else
+        to_full_range(src, g->conv);
     av_frame_free(&pic);
     g->conv->pts = i;
     if (avcodec_send_frame(g->enc, g->conv) < 0 || avcodec_receive_packet(g->enc, g->pkt) < 0) return TC_ERR_CODEC;
@@ -290,15 +311,13 @@ static enum MHD_Result generate(server *s, struct MHD_Connection *c, conn *k)
         g->conv->width = g->copy->width = (int)w;
         g->conv->height = g->copy->height = (int)h;
         g->copy->format = AV_PIX_FMT_YUV420P;
-        /* JPEG wants full range: yuv420p planes converted as such (yuvj420p
-         * is the same layout, named the deprecated way for the encoder) */
-        g->conv->format = s->png ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_YUV420P;
-        g->sws = sws_getContext((int)w, (int)h, AV_PIX_FMT_YUV420P, (int)w, (int)h, g->conv->format, SWS_BICUBIC,
-                                NULL, NULL, NULL);
-        if (g->sws && !s->png)
-            sws_setColorspaceDetails(g->sws, sws_getCoefficients(SWS_CS_ITU601), 0, sws_getCoefficients(SWS_CS_ITU601),
-                                     1, 0, 1 << 16, 1 << 16);
-        if (g->sws && avcodec_open2(g->enc, codec, NULL) == 0 && av_frame_get_buffer(g->conv, 0) == 0 &&
+        /* PNG: RGB by swscale; JPEG: full range, expanded by hand (see
+         * to_full_range) rather than through swscale's deprecated yuvj
+         * formats, which warn on every use */
+        if (s->png)
+            g->sws = sws_getContext((int)w, (int)h, AV_PIX_FMT_YUV420P, (int)w, (int)h, pf, SWS_BICUBIC, NULL, NULL,
+                                    NULL);
+        if ((g->sws || !s->png) && avcodec_open2(g->enc, codec, NULL) == 0 && av_frame_get_buffer(g->conv, 0) == 0 &&
             av_frame_get_buffer(g->copy, 0) == 0)
             e = TC_OK;
     }

@@ -44,6 +44,7 @@ struct tc_face_remote {
     tc_log_ctx log;
 
     pthread_mutex_t lock;       /* guards the avatar fields, inflight, last_error, uploaded_id */
+    pthread_mutex_t upload_lock; /* one avatar upload at a time (segments asked together share it) */
     pthread_cond_t cond;        /* inflight dropped; quit */
     AVBufferRef *avatar;        /* the avatar file's bytes (or a PNG of the face) */
     char avatar_id[65], avatar_type[48], uploaded_id[65];
@@ -71,6 +72,7 @@ typedef struct req {
     AVFrame *slot[RING];
     int64_t idx[RING];
     int64_t wanted;             /* the frame the engine asked for last */
+    int64_t seen;               /* the highest index the provider sent (parts come in order) */
     int state;
     int64_t n_frames, start_frame;
     uint8_t *wav;
@@ -271,6 +273,10 @@ static int decode_part(req *q, const tc_face_mp_part *part)
     tc_face_remote *r = q->r;
     int which = !strcasecmp(part->content_type, "image/jpeg") ? 0 : !strcasecmp(part->content_type, "image/png") ? 1 : -1;
     if (which < 0) return TC_ERR_UNSUPPORTED;
+    /* not even the signature: refused here, not by the decoder (which logs each one) */
+    if (which == 0 ? part->len < 4 || part->data[0] != 0xff || part->data[1] != 0xd8
+                   : part->len < 8 || memcmp(part->data, "\x89PNG\r\n\x1a\n", 8))
+        return TC_ERR_FORMAT;
     if (!q->dec[which]) {
         const AVCodec *codec = avcodec_find_decoder(which ? AV_CODEC_ID_PNG : AV_CODEC_ID_MJPEG);
         if (!codec || !(q->dec[which] = avcodec_alloc_context3(codec))) return TC_ERR_CODEC;
@@ -320,6 +326,10 @@ static int on_part(void *opaque, const tc_face_mp_part *part)
     }
     int passed = i < q->wanted;
     int s = (int)(i % RING);
+    /* parts come in order: every frame before i is settled, the engine
+     * waits for none of them any longer */
+    if (i - 1 > q->seen) q->seen = i - 1;
+    pthread_cond_broadcast(&q->cond);
     if (!passed) q->idx[s] = -1; /* the engine will not take it while it is written */
     pthread_mutex_unlock(&q->lock);
     q->last_data_ns = tc_now_ns(); /* waiting for the engine is no stall */
@@ -329,16 +339,24 @@ static int on_part(void *opaque, const tc_face_mp_part *part)
     if (e == TC_ERR_NOMEM) return e;
     if (e < 0) {
         atomic_fetch_add(&r->frames_bad, 1);
+        pthread_mutex_lock(&q->lock);
+        if (i > q->seen) q->seen = i;
+        pthread_cond_broadcast(&q->cond);
+        pthread_mutex_unlock(&q->lock);
         return TC_OK;
     }
     if (!q->slot[s] && tc_face_alloc_frame(&q->fc, &q->slot[s]) < 0) return TC_ERR_NOMEM;
     if (!av_frame_is_writable(q->slot[s]) && av_frame_make_writable(q->slot[s]) < 0) return TC_ERR_NOMEM;
     if (tc_face_fit_into(&q->sws, q->frame, &q->fc, q->slot[s]) < 0) {
         atomic_fetch_add(&r->frames_bad, 1);
+        pthread_mutex_lock(&q->lock);
+        if (i > q->seen) q->seen = i;
+        pthread_mutex_unlock(&q->lock);
         return TC_OK;
     }
     pthread_mutex_lock(&q->lock);
     q->idx[s] = i;
+    if (i > q->seen) q->seen = i;
     pthread_cond_broadcast(&q->cond);
     pthread_mutex_unlock(&q->lock);
     q->got++;
@@ -403,7 +421,16 @@ static int on_progress(void *opaque, curl_off_t a, curl_off_t b, curl_off_t c, c
 }
 
 /* HEAD, then PUT the avatar unless the provider has it. */
+static int upload_avatar_locked(req *q);
 static int upload_avatar(req *q)
+{
+    pthread_mutex_lock(&q->r->upload_lock);
+    int e = upload_avatar_locked(q);
+    pthread_mutex_unlock(&q->r->upload_lock);
+    return e;
+}
+
+static int upload_avatar_locked(req *q)
 {
     tc_face_remote *r = q->r;
     pthread_mutex_lock(&r->lock);
@@ -588,13 +615,13 @@ static int req_picture(void *opaque, int64_t i, tc_face *face, int64_t n, const 
         q->wanted = i;
         pthread_cond_broadcast(&q->cond);
     }
-    if (q->idx[s] != i && q->state == RQ_RUNNING && r->cfg.frame_deadline > 0) {
+    if (q->idx[s] != i && q->state == RQ_RUNNING && q->seen < i && r->cfg.frame_deadline > 0) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t ns = ts.tv_nsec + (int64_t)(r->cfg.frame_deadline * 1e9);
         ts.tv_sec += (time_t)(ns / 1000000000LL);
         ts.tv_nsec = (long)(ns % 1000000000LL);
-        while (q->idx[s] != i && q->state == RQ_RUNNING)
+        while (q->idx[s] != i && q->state == RQ_RUNNING && q->seen < i)
             if (pthread_cond_timedwait(&q->cond, &q->lock, &ts) != 0) break;
     }
     if (q->idx[s] == i) have = av_frame_ref(r->tmp, q->slot[s]) == 0;
@@ -653,6 +680,7 @@ int tc_face_remote_attach(tc_face_remote *r, tc_segment *seg, int64_t start_fram
     q->n_frames = n_frames;
     q->start_frame = start_frame;
     for (int i = 0; i < RING; i++) q->idx[i] = -1;
+    q->seen = -1;
     int e = tc_face_wav_encode(seg->pcm, seg->n_samples, r->cfg.sample_rate, &q->wav, &q->wav_len);
     if (e < 0) {
         free(q);
@@ -751,6 +779,7 @@ int tc_face_remote_create(tc_face_remote **out, const tc_face_remote_config *cfg
     if (r->cfg.crossfade < 0) r->cfg.crossfade = 0;
     if (r->cfg.retries < 0) r->cfg.retries = 0;
     pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_init(&r->upload_lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     int e = TC_ERR_NOMEM;
     size_t ul = strlen(cfg->url);
@@ -798,6 +827,7 @@ void tc_face_remote_destroy(tc_face_remote *r)
     free(r->name);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->lock);
+    pthread_mutex_destroy(&r->upload_lock);
     free(r);
 }
 
