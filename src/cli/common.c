@@ -191,6 +191,8 @@ int tc_cli_check_config(const tc_config *c, const char *stream)
     check_file(&n, stream, "amqp-cert", c->amqp_cert, 0);
     check_file(&n, stream, "amqp-key", c->amqp_key, 0);
     if (tc_encoder_check_params(c->x264_params, err, sizeof err) < 0) problem(&n, stream, "%s", err);
+    if (c->face_provider[0] && strncmp(c->face_provider, "http://", 7) && strncmp(c->face_provider, "https://", 8))
+        problem(&n, stream, "face-provider: '%s' is not an http:// or https:// URL", c->face_provider);
     for (size_t i = 0; i < c->n_outputs; i++) {
         tc_outfmt f = { 0 };
         if (tc_outfmt_parse(c->outputs[i], &f, err, sizeof err) < 0) {

@@ -199,5 +199,5 @@ n=$(ffprobe_count_frames "$T/live.mkv")
 fcheck "abs($n - $d * 30) <= 2" || fail $NAME "live recording has a gap: $n frames in $d s"
 grep -q 'face provider up=' "$T/run.log" || fail $NAME "no face provider line in the final report"
 if grep -q 'level=error' "$T/run.log"; then fail $NAME "errors in the log: $(grep 'level=error' "$T/run.log" | head -n 3)"; fi
-note "live recording: $n frames in $d s; $(sed -n 's/.*msg="face provider \(.*\)"/\1/p' "$T/run.log" | cut -c1-200)"
+note "live recording: $n frames in $d s; $(sed -n 's/.*msg="face provider \(up=.*\)"/\1/p' "$T/run.log" | cut -c1-200)"
 pass $NAME
