@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum { ST_START, ST_PREAMBLE, ST_AFTER_DELIM, ST_HEADERS, ST_BODY, ST_DONE, ST_DEAD };
+enum { ST_START, ST_PREAMBLE, ST_AFTER_DELIM, ST_HEADERS, ST_BODY, ST_DONE, ST_DEAD, ST_DELIM };
 
 #define MAX_HEADERS 8192
 
@@ -155,9 +155,17 @@ static int process(tc_face_mp *p, tc_face_mp_cb cb, void *opaque)
         } else if (p->state == ST_BODY) {
             size_t blen;
             if (p->body_len >= 0) {
+                /* handed on as soon as it is whole, not when the next part
+                 * begins (a provider may send that delimiter much later) */
                 blen = (size_t)p->body_len;
-                if (avail < blen + dl) break;
-                if (memcmp(b + blen, p->delim, dl)) { r = TC_ERR_FORMAT; break; } /* length lied */
+                if (avail < blen) break;
+                p->part.data = b;
+                p->part.len = blen;
+                p->parts++;
+                if ((r = cb(opaque, &p->part)) < 0) break;
+                pos += blen;
+                p->state = ST_DELIM;
+                continue;
             } else {
                 size_t from = p->scan > pos ? p->scan - pos : 0;
                 const uint8_t *d = find(b + from, avail - from, p->delim, dl);
@@ -174,6 +182,11 @@ static int process(tc_face_mp *p, tc_face_mp_cb cb, void *opaque)
             p->parts++;
             if ((r = cb(opaque, &p->part)) < 0) break;
             pos += blen + dl;
+            p->state = ST_AFTER_DELIM;
+        } else if (p->state == ST_DELIM) {
+            if (avail < dl) break;
+            if (memcmp(b, p->delim, dl)) { r = TC_ERR_FORMAT; break; } /* the length lied */
+            pos += dl;
             p->state = ST_AFTER_DELIM;
         } else {
             if (p->state == ST_DONE) pos = p->len;

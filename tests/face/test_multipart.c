@@ -107,6 +107,23 @@ static void test_first_delimiter_at_start(void **state)
     tc_face_mp_free(&p);
 }
 
+/* With a Content-Length the part is handed on once its body is in, before
+ * the next delimiter (which a provider may send only with the next frame). */
+static void test_whole_part_without_next_delimiter(void **state)
+{
+    const char *s = "--b\r\nContent-Length: 3\r\nX-Frame-Index: 0\r\n\r\nabc";
+    tc_face_mp p;
+    got g = { .fail_at = -1 };
+    assert_int_equal(tc_face_mp_init(&p, "b", 64), TC_OK);
+    assert_int_equal(tc_face_mp_feed(&p, s, strlen(s), collect, &g), TC_OK);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.body[0], "abc");
+    assert_int_equal(tc_face_mp_feed(&p, "\r\n-", 3, collect, &g), TC_OK);
+    assert_int_equal(tc_face_mp_feed(&p, "-b--\r\n", 6, collect, &g), TC_OK);
+    assert_true(tc_face_mp_done(&p));
+    tc_face_mp_free(&p);
+}
+
 static void expect_format_n(const char *boundary, size_t max, const char *s, size_t len)
 {
     tc_face_mp p;
@@ -270,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_every_split),
         cmocka_unit_test(test_byte_by_byte),
         cmocka_unit_test(test_first_delimiter_at_start),
+        cmocka_unit_test(test_whole_part_without_next_delimiter),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_bounded),
         cmocka_unit_test(test_callback_error_stops),
