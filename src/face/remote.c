@@ -35,6 +35,7 @@
 #define MAX_FRAME_BYTES (32 << 20)
 #define MAX_AVATAR_BYTES (256 << 20)
 #define ERR_BODY 512
+#define FOLLOW 64               /* requests whose successor is remembered */
 
 enum { RQ_RUNNING, RQ_ENDED, RQ_FAILED };
 
@@ -58,7 +59,15 @@ struct tc_face_remote {
     atomic_llong requests, retries, failures, fallbacks, uploads, frames_remote, frames_late, frames_bad,
         frames_resized, health_checks, health_failures;
 
+    /* the request attached last (under lock), and which requests were
+     * followed by one of their own group: followed[seq % FOLLOW] == seq */
+    uint64_t last_group;
+    int64_t last_seq, seq;
+    atomic_llong followed[FOLLOW];
+
     /* engine thread only */
+    int64_t last_n;             /* the timeline frame of the last picture a request gave */
+    int last_remote;            /* and whether the provider drew it */
     AVFrame *tmp;
     AVFrame *blend[BLEND_POOL];
 };
@@ -81,6 +90,9 @@ typedef struct req {
     char avatar_id[65], avatar_type[48];
     int video;
     int64_t run;                /* engine thread: provider frames shown in a row */
+    uint64_t group;             /* the segment's group (a message): its sentences follow each other */
+    int preceded;               /* the request before it was of the same group */
+    int64_t seq;                /* its place among the requests attached */
 
     /* request thread only */
     CURL *curl;
@@ -629,11 +641,19 @@ static int req_picture(void *opaque, int64_t i, tc_face *face, int64_t n, const 
     if (!have) {
         atomic_fetch_add(&r->frames_late, 1);
         q->run = 0;
+        r->last_n = n;
+        r->last_remote = 0;
         return tc_face_render(face, n, mouth, out, changed);
     }
     atomic_fetch_add(&r->frames_remote, 1);
     int N = r->cfg.crossfade;
-    double w_in = (double)(q->run + 1) / (N + 1), w_out = (double)(q->n_frames - i) / (N + 1);
+    /* no fade between two sentences of one message that the provider drew
+     * back to back: only from and to the local picture */
+    if (i == 0 && q->preceded && r->last_remote && r->last_n == n - 1) q->run = N;
+    r->last_n = n;
+    r->last_remote = 1;
+    double w_in = (double)(q->run + 1) / (N + 1);
+    double w_out = atomic_load(&r->followed[q->seq % FOLLOW]) == q->seq ? 1.0 : (double)(q->n_frames - i) / (N + 1);
     double w = w_in < w_out ? w_in : w_out;
     q->run++;
     *changed = 1;
@@ -662,6 +682,13 @@ static void req_release(void *opaque)
     req_unref(q);
 }
 
+static void forget_last(tc_face_remote *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->last_seq = -1;
+    pthread_mutex_unlock(&r->lock);
+}
+
 int tc_face_remote_attach(tc_face_remote *r, tc_segment *seg, int64_t start_frame)
 {
     int spf_num = r->cfg.sample_rate * r->cfg.fps_den;
@@ -672,6 +699,7 @@ int tc_face_remote_attach(tc_face_remote *r, tc_segment *seg, int64_t start_fram
     pthread_mutex_unlock(&r->lock);
     if (!atomic_load(&r->up) || !have_avatar) {
         atomic_fetch_add(&r->fallbacks, 1);
+        forget_last(r);
         return TC_OK;
     }
     req *q = calloc(1, sizeof *q);
@@ -697,13 +725,27 @@ int tc_face_remote_attach(tc_face_remote *r, tc_segment *seg, int64_t start_fram
     pthread_cond_init(&q->cond, NULL);
     atomic_store(&q->refs, 2);
     pthread_t th;
+    q->group = seg->group;
+    pthread_mutex_lock(&r->lock);
+    q->seq = r->seq++;
+    pthread_mutex_unlock(&r->lock);
     if (!q->avatar || tc_log_thread_create(&th, req_thread, q) != 0) {
         atomic_store(&q->refs, 1);
         req_unref(q);
         atomic_fetch_add(&r->fallbacks, 1);
+        forget_last(r);
         return TC_OK;
     }
     pthread_detach(th);
+    /* chained to the request before it (see req_picture's fades) */
+    pthread_mutex_lock(&r->lock);
+    if (r->last_seq >= 0 && r->last_group == q->group && r->last_seq == q->seq - 1) {
+        q->preceded = 1;
+        atomic_store(&r->followed[r->last_seq % FOLLOW], r->last_seq);
+    }
+    r->last_seq = q->seq;
+    r->last_group = q->group;
+    pthread_mutex_unlock(&r->lock);
     atomic_fetch_add(&r->requests, 1);
     seg->frames = (tc_frame_source){ req_picture, req_release, q };
     return TC_OK;
@@ -780,6 +822,8 @@ int tc_face_remote_create(tc_face_remote **out, const tc_face_remote_config *cfg
     if (r->cfg.retries < 0) r->cfg.retries = 0;
     pthread_mutex_init(&r->lock, NULL);
     pthread_mutex_init(&r->upload_lock, NULL);
+    r->last_seq = -1;
+    for (int i = 0; i < FOLLOW; i++) atomic_store(&r->followed[i], -1);
     pthread_cond_init(&r->cond, NULL);
     int e = TC_ERR_NOMEM;
     size_t ul = strlen(cfg->url);

@@ -10,7 +10,8 @@
  * has arrived, else the local renderer's (counted late). The stream never
  * waits for the provider (live); offline (`say`) may wait up to
  * frame_deadline for each frame. Segments crossfade from and to the local
- * picture over `crossfade` frames.
+ * picture over `crossfade` frames, except between consecutive segments of
+ * one group (the sentences of a message) that the provider drew both.
  *
  * A health thread asks GET /v1/health every health_interval; while the
  * provider is down (or a request failed) segments are rendered locally at

@@ -233,13 +233,14 @@ static tc_segment segment(int frames)
     return s;
 }
 
-/* the luma at (10,10) of what the source hands out for frame i */
-static int luma(tc_segment *s, int64_t i)
+/* the luma at (10,10) of what the source hands out for frame i, at
+ * timeline frame n */
+static int luma_at(tc_segment *s, int64_t i, int64_t n)
 {
     static const tc_mouth shut = { 0 };
     AVFrame *f = av_frame_alloc();
     int changed = 0;
-    assert_int_equal(s->frames.picture(s->frames.opaque, i, face, i, &shut, f, &changed), TC_OK);
+    assert_int_equal(s->frames.picture(s->frames.opaque, i, face, n, &shut, f, &changed), TC_OK);
     assert_int_equal(f->width, W);
     assert_int_equal(f->height, H);
     int y = f->data[0][10 * f->linesize[0] + 10];
@@ -255,6 +256,8 @@ static void done(tc_face_remote *r, tc_segment *s)
     tc_face_remote_destroy(r);
     assert_true(tc_now_ns() - t0 < 3000000000LL); /* no request thread hangs */
 }
+
+static int luma(tc_segment *s, int64_t i) { return luma_at(s, i, i); }
 
 #define REMOTE(y) ((y) < 90)   /* the provider's dark frame (~67) */
 #define LOCAL(y) ((y) > 150)   /* the vector face's light background */
@@ -297,6 +300,35 @@ static void test_frames_and_crossfade(void **state)
     s2.frames.release(s2.frames.opaque);
     free(s2.pcm);
     done(r, &s);
+}
+
+/* Sentences of one message follow each other without a fade through the
+ * local face; the last one fades out, and another message fades in. */
+static void test_no_fade_between_sentences(void **state)
+{
+    reset();
+    tc_face_remote *r = client(5, 4, NULL, NULL);
+    tc_segment a = segment(10), b = segment(10), c = segment(10);
+    a.group = b.group = 7;
+    c.group = 8;
+    assert_int_equal(tc_face_remote_attach(r, &a, 0), TC_OK);
+    assert_int_equal(tc_face_remote_attach(r, &b, 10), TC_OK);
+    assert_int_equal(tc_face_remote_attach(r, &c, 20), TC_OK);
+    int ya[10], yb[10], yc[10];
+    for (int i = 0; i < 10; i++) ya[i] = luma_at(&a, i, i);
+    for (int i = 0; i < 10; i++) yb[i] = luma_at(&b, i, 10 + i);
+    for (int i = 0; i < 10; i++) yc[i] = luma_at(&c, i, 20 + i);
+    assert_false(REMOTE(ya[0]));                             /* a fades in */
+    assert_true(REMOTE(ya[9]) && REMOTE(yb[0]));             /* a → b: no fade */
+    assert_false(REMOTE(yb[9]));                             /* b is the message's last: fades out */
+    assert_false(REMOTE(yc[0]));                             /* c, another message, fades in */
+    for (int i = 4; i < 10; i++) assert_true(REMOTE(ya[i]));
+    for (int i = 0; i < 6; i++) assert_true(REMOTE(yb[i]));
+    a.frames.release(a.frames.opaque);
+    b.frames.release(b.frames.opaque);
+    free(a.pcm);
+    free(b.pcm);
+    done(r, &c);
 }
 
 static void test_live_never_waits(void **state)
@@ -418,6 +450,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frames_and_crossfade),
+        cmocka_unit_test(test_no_fade_between_sentences),
         cmocka_unit_test(test_live_never_waits),
         cmocka_unit_test(test_dies_midstream),
         cmocka_unit_test(test_wrong_size_is_fitted),
