@@ -36,13 +36,13 @@
 #include <libswscale/swscale.h>
 #include <microhttpd.h>
 
-#define BOUNDARY "tcframe"
-#define MAX_WAV (64 << 20)
+#define BOUNDARY   "tcframe"
+#define MAX_WAV    (64 << 20)
 #define MAX_AVATAR (256 << 20)
-#define MAX_SIDE 4096
+#define MAX_SIDE   4096
 #define MAX_FRAMES (30 * 60 * 60)
 
-static const tc_log_ctx log_ctx = { "face-serve", NULL };
+static const tc_log_ctx log_ctx = {"face-serve", NULL};
 
 typedef struct server {
     const char *dir, *key, *header;
@@ -67,7 +67,7 @@ typedef struct gen {
     AVFrame *conv, *copy;
     AVPacket *pkt;
     struct SwsContext *sws;
-    uint8_t *out;             /* bytes not yet handed to MHD */
+    uint8_t *out; /* bytes not yet handed to MHD */
     size_t out_len, out_pos, out_cap;
     int ended;
 } gen;
@@ -111,7 +111,8 @@ static void to_full_range(const AVFrame *src, AVFrame *dst)
             const uint8_t *i = src->data[p] + (ptrdiff_t)y * src->linesize[p];
             uint8_t *o = dst->data[p] + (ptrdiff_t)y * dst->linesize[p];
             for (int x = 0; x < w; x++) {
-                int v = p ? ((i[x] - 128) * 255 + 112) / 224 + 128 : ((i[x] - 16) * 255 + 109) / 219;
+                int v =
+                    p ? ((i[x] - 128) * 255 + 112) / 224 + 128 : ((i[x] - 16) * 255 + 109) / 219;
                 o[x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
             }
         }
@@ -121,7 +122,7 @@ static void to_full_range(const AVFrame *src, AVFrame *dst)
 /* Render, stamp, encode frame g->next and queue it as a part. */
 static int gen_frame(gen *g)
 {
-    static const tc_mouth shut = { 0 };
+    static const tc_mouth shut = {0};
     int64_t i = g->next;
     const tc_mouth *m = i < g->n_mouth ? &g->mouth[i] : &shut;
     AVFrame *pic = av_frame_alloc();
@@ -138,22 +139,26 @@ static int gen_frame(gen *g)
             return TC_ERR_FORMAT;
         }
         int side = g->copy->width / 10;
-        for (int y = 0; y < side; y++) memset(g->copy->data[0] + (ptrdiff_t)y * g->copy->linesize[0], 235, (size_t)side);
+        for (int y = 0; y < side; y++)
+            memset(g->copy->data[0] + (ptrdiff_t)y * g->copy->linesize[0], 235, (size_t)side);
         for (int p = 1; p < 3; p++)
             for (int y = 0; y < side / 2; y++)
-                memset(g->copy->data[p] + (ptrdiff_t)y * g->copy->linesize[p], 128, (size_t)side / 2);
+                memset(g->copy->data[p] + (ptrdiff_t)y * g->copy->linesize[p], 128,
+                       (size_t)side / 2);
         src = g->copy;
     }
     if (g->sws)
-        sws_scale(g->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, g->conv->data,
-                  g->conv->linesize);
+        sws_scale(g->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
+                  g->conv->data, g->conv->linesize);
     else
         to_full_range(src, g->conv);
     av_frame_free(&pic);
     g->conv->pts = i;
-    if (avcodec_send_frame(g->enc, g->conv) < 0 || avcodec_receive_packet(g->enc, g->pkt) < 0) return TC_ERR_CODEC;
+    if (avcodec_send_frame(g->enc, g->conv) < 0 || avcodec_receive_packet(g->enc, g->pkt) < 0)
+        return TC_ERR_CODEC;
     char h[160];
-    int hl = snprintf(h, sizeof h, "\r\nContent-Type: %s\r\nX-Frame-Index: %lld\r\nContent-Length: %d\r\n\r\n",
+    int hl = snprintf(h, sizeof h,
+                      "\r\nContent-Type: %s\r\nX-Frame-Index: %lld\r\nContent-Length: %d\r\n\r\n",
                       g->srv->png ? "image/png" : "image/jpeg", (long long)i, g->pkt->size);
     e = out_put(g, h, (size_t)hl);
     if (e == TC_OK) e = out_put(g, g->pkt->data, (size_t)g->pkt->size);
@@ -173,8 +178,8 @@ static ssize_t gen_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (g->next < g->n_frames) {
             int e = gen_frame(g);
             if (e < 0) {
-                tc_log(&log_ctx, TC_LOG_ERROR, "frame %lld: %s; the answer is cut short", (long long)g->next,
-                       tc_strerror(e));
+                tc_log(&log_ctx, TC_LOG_ERROR, "frame %lld: %s; the answer is cut short",
+                       (long long)g->next, tc_strerror(e));
                 return MHD_CONTENT_READER_END_WITH_ERROR;
             }
         }
@@ -193,7 +198,8 @@ static ssize_t gen_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *json)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/json");
     enum MHD_Result ret = MHD_queue_response(c, code, r);
@@ -201,7 +207,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
     return ret;
 }
 
-static enum MHD_Result error(struct MHD_Connection *c, unsigned code, const char *err, const char *msg)
+static enum MHD_Result error(struct MHD_Connection *c, unsigned code, const char *err,
+                             const char *msg)
 {
     char j[400];
     snprintf(j, sizeof j, "{\"error\":\"%s\",\"message\":\"%s\"}\n", err, msg);
@@ -216,7 +223,10 @@ static int valid_id(const char *id)
     return 1;
 }
 
-static void avatar_path(server *s, const char *id, char *out, size_t len) { snprintf(out, len, "%s/%s", s->dir, id); }
+static void avatar_path(server *s, const char *id, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s", s->dir, id);
+}
 
 static enum MHD_Result put_avatar(server *s, struct MHD_Connection *c, const char *id, conn *k)
 {
@@ -228,8 +238,10 @@ static enum MHD_Result put_avatar(server *s, struct MHD_Connection *c, const cha
     av_sha_update(sha, k->body ? k->body : (const uint8_t *)"", k->len);
     av_sha_final(sha, dig);
     av_free(sha);
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", dig[i]);
-    if (strcmp(hex, id)) return error(c, 400, "bad_request", "the id is not the SHA-256 of the body");
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+    if (strcmp(hex, id))
+        return error(c, 400, "bad_request", "the id is not the SHA-256 of the body");
     avatar_path(s, id, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.part.%ld", path, (long)gettid());
     FILE *f = fopen(tmp, "wb");
@@ -262,20 +274,26 @@ static enum MHD_Result generate(server *s, struct MHD_Connection *c, conn *k)
     const char *fps = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fps");
     int bad = 0, fn = 30, fd = 1;
     long w = qnum(c, "width", 0, 16, MAX_SIDE, &bad), h = qnum(c, "height", 0, 16, MAX_SIDE, &bad);
-    long start = qnum(c, "start", 0, 0, INT32_MAX, &bad), frames = qnum(c, "frames", 0, 0, MAX_FRAMES, &bad);
-    if (fps && (sscanf(fps, "%d/%d", &fn, &fd) < 1 || fn < 1 || fn > 120 || fd < 1 || fd > 1001)) bad = 1;
+    long start = qnum(c, "start", 0, 0, INT32_MAX, &bad),
+         frames = qnum(c, "frames", 0, 0, MAX_FRAMES, &bad);
+    if (fps && (sscanf(fps, "%d/%d", &fn, &fd) < 1 || fn < 1 || fn > 120 || fd < 1 || fd > 1001))
+        bad = 1;
     if (fps && !strchr(fps, '/')) fd = 1;
-    if (!id || !valid_id(id)) return error(c, 400, "bad_request", "avatar must be a 64-hex-digit id");
+    if (!id || !valid_id(id))
+        return error(c, 400, "bad_request", "avatar must be a 64-hex-digit id");
     if (mode && strcmp(mode, "audio") && strcmp(mode, "video"))
         return error(c, 400, "bad_request", "mode must be audio or video");
     if (bad || !w || !h || (w & 1) || (h & 1))
-        return error(c, 400, "bad_request", "width and height (even, 16-4096), fps N or N/D, start and frames");
+        return error(c, 400, "bad_request",
+                     "width and height (even, 16-4096), fps N or N/D, start and frames");
     char path[4200];
     avatar_path(s, id, path, sizeof path);
-    if (access(path, R_OK) != 0) return error(c, 404, "unknown_avatar", "upload it first: PUT /v1/avatars/{id}");
+    if (access(path, R_OK) != 0)
+        return error(c, 404, "unknown_avatar", "upload it first: PUT /v1/avatars/{id}");
     float *pcm = NULL;
     int64_t n = 0;
-    int rate = 0, e = tc_face_wav_decode(k->body ? k->body : (const uint8_t *)"", k->len, &pcm, &n, &rate);
+    int rate = 0,
+        e = tc_face_wav_decode(k->body ? k->body : (const uint8_t *)"", k->len, &pcm, &n, &rate);
     if (e < 0) return error(c, 400, "bad_audio", "the body must be a 16-bit PCM WAV");
     gen *g = calloc(1, sizeof *g);
     if (!g) {
@@ -286,11 +304,17 @@ static enum MHD_Result generate(server *s, struct MHD_Connection *c, conn *k)
     g->start = start;
     int64_t need = (n * fn + (int64_t)rate * fd - 1) / ((int64_t)rate * fd);
     g->n_frames = frames ? frames : need;
-    tc_lips_config lc = { fn, fd, rate, 0.03, 0.3 };
+    tc_lips_config lc = {fn, fd, rate, 0.03, 0.3};
     e = tc_lips_estimate(&lc, pcm, n, &g->mouth, &g->n_mouth);
     free(pcm);
-    tc_face_config fc = { .width = (int)w, .height = (int)h, .pix_fmt = AV_PIX_FMT_YUV420P, .fps_num = fn,
-                          .fps_den = fd, .fit = TC_FACE_FIT_PAD, .path = path, .seed = 1 };
+    tc_face_config fc = {.width = (int)w,
+                         .height = (int)h,
+                         .pix_fmt = AV_PIX_FMT_YUV420P,
+                         .fps_num = fn,
+                         .fps_den = fd,
+                         .fit = TC_FACE_FIT_PAD,
+                         .path = path,
+                         .seed = 1};
     if (e == TC_OK) e = tc_face_create_auto(&g->face, &fc);
     if (e < 0) {
         gen_free(g);
@@ -304,7 +328,7 @@ static enum MHD_Result generate(server *s, struct MHD_Connection *c, conn *k)
         g->enc->width = (int)w;
         g->enc->height = (int)h;
         g->enc->pix_fmt = pf;
-        g->enc->time_base = (AVRational){ fd, fn };
+        g->enc->time_base = (AVRational){fd, fn};
         g->enc->flags |= AV_CODEC_FLAG_QSCALE;
         g->enc->global_quality = FF_QP2LAMBDA * s->quality;
         g->conv->format = pf;
@@ -315,17 +339,18 @@ static enum MHD_Result generate(server *s, struct MHD_Connection *c, conn *k)
          * to_full_range) rather than through swscale's deprecated yuvj
          * formats, which warn on every use */
         if (s->png)
-            g->sws = sws_getContext((int)w, (int)h, AV_PIX_FMT_YUV420P, (int)w, (int)h, pf, SWS_BICUBIC, NULL, NULL,
-                                    NULL);
-        if ((g->sws || !s->png) && avcodec_open2(g->enc, codec, NULL) == 0 && av_frame_get_buffer(g->conv, 0) == 0 &&
-            av_frame_get_buffer(g->copy, 0) == 0)
+            g->sws = sws_getContext((int)w, (int)h, AV_PIX_FMT_YUV420P, (int)w, (int)h, pf,
+                                    SWS_BICUBIC, NULL, NULL, NULL);
+        if ((g->sws || !s->png) && avcodec_open2(g->enc, codec, NULL) == 0 &&
+            av_frame_get_buffer(g->conv, 0) == 0 && av_frame_get_buffer(g->copy, 0) == 0)
             e = TC_OK;
     }
     if (e < 0 || out_put(g, "--" BOUNDARY, 2 + strlen(BOUNDARY)) < 0) {
         gen_free(g);
         return error(c, 500, "internal", "cannot set up the encoder");
     }
-    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, gen_read, g, gen_free);
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, gen_read, g, gen_free);
     if (!r) {
         gen_free(g);
         return MHD_NO;
@@ -346,7 +371,8 @@ static enum MHD_Result generate(server *s, struct MHD_Connection *c, conn *k)
 static int authorized(server *s, struct MHD_Connection *c)
 {
     if (!s->key || !s->key[0]) return 1;
-    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, s->header[0] ? s->header : "Authorization");
+    const char *v =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, s->header[0] ? s->header : "Authorization");
     if (!v) return 0;
     if (!s->header[0]) {
         if (strncasecmp(v, "Bearer ", 7)) return 0;
@@ -355,12 +381,14 @@ static int authorized(server *s, struct MHD_Connection *c)
     /* compare in constant time over the key's length */
     size_t kl = strlen(s->key), vl = strlen(v);
     unsigned diff = kl != vl;
-    for (size_t i = 0; i < kl; i++) diff |= (unsigned)(s->key[i] ^ (i < vl ? v[i] : 0));
+    for (size_t i = 0; i < kl; i++)
+        diff |= (unsigned)(s->key[i] ^ (i < vl ? v[i] : 0));
     return diff == 0;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
 {
     server *s = cls;
     conn *k = *con_cls;
@@ -392,14 +420,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (strcmp(method, "GET") && strcmp(method, "HEAD")) return error(c, 405, "method", "GET");
         char j[200];
         snprintf(j, sizeof j,
-                 "{\"status\":\"ok\",\"server\":\"talkcast face-serve %s\",\"modes\":[\"audio\",\"video\"],"
+                 "{\"status\":\"ok\",\"server\":\"talkcast face-serve "
+                 "%s\",\"modes\":[\"audio\",\"video\"],"
                  "\"formats\":[\"%s\"]}\n",
                  TC_VERSION, s->png ? "image/png" : "image/jpeg");
         return reply(c, 200, j);
     }
     if (!strncmp(url, "/v1/avatars/", 12)) {
         const char *id = url + 12;
-        if (!valid_id(id)) return error(c, 400, "bad_request", "the id must be 64 lower-case hex digits (SHA-256)");
+        if (!valid_id(id))
+            return error(c, 400, "bad_request",
+                         "the id must be 64 lower-case hex digits (SHA-256)");
         char path[4200];
         avatar_path(s, id, path, sizeof path);
         if (!strcmp(method, "HEAD") || !strcmp(method, "GET"))
@@ -415,7 +446,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return error(c, 404, "not_found", "try /v1/health, /v1/avatars/{id}, /v1/generate");
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                    enum MHD_RequestTerminationCode t)
 {
     conn *k = *con_cls;
     if (k) free(k->body);
@@ -426,24 +458,29 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
 /* ---- the command ---------------------------------------------------------------------- */
 
 static volatile sig_atomic_t quit;
-static void on_signal(int sig) { quit = sig; }
+static void on_signal(int sig)
+{
+    quit = sig;
+}
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: talkcast face-serve --listen HOST:PORT [--avatar-dir DIR] [--api-key KEY]\n"
-               "                           [--auth-header NAME] [--png] [--quality 2-31] [--stamp]\n\n"
-               "Serves the face provider contract (docs/face-provider.md) with talkcast's own renderers:\n"
-               "avatars uploaded with PUT /v1/avatars/{sha256} are kept in DIR (default: a new\n"
-               "temporary directory), POST /v1/generate answers with the frames as a\n"
-               "multipart/x-mixed-replace stream of JPEG (or --png) pictures. With --api-key (or\n"
-               "TALKCAST_FACE_API_KEY) every request needs 'Authorization: Bearer KEY' (or\n"
-               "'NAME: KEY' with --auth-header). --stamp marks each frame with a white square in\n"
-               "its top-left corner (tests use it to tell provider frames from local ones).\n");
+    fprintf(
+        f,
+        "Usage: talkcast face-serve --listen HOST:PORT [--avatar-dir DIR] [--api-key KEY]\n"
+        "                           [--auth-header NAME] [--png] [--quality 2-31] [--stamp]\n\n"
+        "Serves the face provider contract (docs/face-provider.md) with talkcast's own renderers:\n"
+        "avatars uploaded with PUT /v1/avatars/{sha256} are kept in DIR (default: a new\n"
+        "temporary directory), POST /v1/generate answers with the frames as a\n"
+        "multipart/x-mixed-replace stream of JPEG (or --png) pictures. With --api-key (or\n"
+        "TALKCAST_FACE_API_KEY) every request needs 'Authorization: Bearer KEY' (or\n"
+        "'NAME: KEY' with --auth-header). --stamp marks each frame with a white square in\n"
+        "its top-left corner (tests use it to tell provider frames from local ones).\n");
 }
 
 int tc_cli_face_serve(int argc, char **argv)
 {
-    server s = { .key = getenv("TALKCAST_FACE_API_KEY"), .header = "", .quality = 4 };
+    server s = {.key = getenv("TALKCAST_FACE_API_KEY"), .header = "", .quality = 4};
     const char *listen = NULL;
     char tmpdir[] = "/tmp/talkcast-face-XXXXXX";
     for (int i = 1; i < argc; i++) {
@@ -487,7 +524,8 @@ int tc_cli_face_serve(int argc, char **argv)
     }
     if (!s.dir) {
         if (!mkdtemp(tmpdir)) {
-            fprintf(stderr, "talkcast face-serve: cannot create a temporary directory: %s\n", strerror(errno));
+            fprintf(stderr, "talkcast face-serve: cannot create a temporary directory: %s\n",
+                    strerror(errno));
             return 1;
         }
         s.dir = tmpdir;
@@ -497,23 +535,27 @@ int tc_cli_face_serve(int argc, char **argv)
     }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
     if (sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-    struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR,
-                                            (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-                                            MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+                         MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "talkcast face-serve: cannot listen on %s\n", listen);
         return 1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    tc_log(&log_ctx, TC_LOG_INFO, "serving the face provider contract on %s (port %u), avatars in %s%s%s", listen,
-           info ? info->port : 0, s.dir, s.key && s.key[0] ? ", API key required" : "", s.stamp ? ", stamped" : "");
+    tc_log(&log_ctx, TC_LOG_INFO,
+           "serving the face provider contract on %s (port %u), avatars in %s%s%s", listen,
+           info ? info->port : 0, s.dir, s.key && s.key[0] ? ", API key required" : "",
+           s.stamp ? ", stamped" : "");
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    while (!quit) usleep(100000);
+    while (!quit)
+        usleep(100000);
     MHD_stop_daemon(d);
-    tc_log(&log_ctx, TC_LOG_INFO, "stopped: %lld generations, %lld frames served", (long long)atomic_load(&s.generated),
-           (long long)atomic_load(&s.frames));
+    tc_log(&log_ctx, TC_LOG_INFO, "stopped: %lld generations, %lld frames served",
+           (long long)atomic_load(&s.generated), (long long)atomic_load(&s.frames));
     if (s.dir == tmpdir) { /* what was uploaded to our own temporary directory goes with it */
         DIR *dd = opendir(tmpdir);
         struct dirent *de;

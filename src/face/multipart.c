@@ -38,7 +38,10 @@ void tc_face_mp_free(tc_face_mp *p)
     p->len = p->cap = 0;
 }
 
-int tc_face_mp_done(const tc_face_mp *p) { return p->state == ST_DONE; }
+int tc_face_mp_done(const tc_face_mp *p)
+{
+    return p->state == ST_DONE;
+}
 
 static const uint8_t *find(const uint8_t *h, size_t hl, const char *n, size_t nl)
 {
@@ -49,14 +52,16 @@ static const uint8_t *find(const uint8_t *h, size_t hl, const char *n, size_t nl
 /* digits only, at most 15 of them */
 static int parse_count(const char *v, int64_t *out)
 {
-    while (*v == ' ' || *v == '\t') v++;
+    while (*v == ' ' || *v == '\t')
+        v++;
     int64_t x = 0;
     int nd = 0;
     for (; isdigit((unsigned char)*v); v++, nd++) {
         if (nd >= 15) return TC_ERR_FORMAT;
         x = x * 10 + (*v - '0');
     }
-    while (*v == ' ' || *v == '\t') v++;
+    while (*v == ' ' || *v == '\t')
+        v++;
     if (!nd || *v) return TC_ERR_FORMAT;
     *out = x;
     return TC_OK;
@@ -75,14 +80,16 @@ static int parse_headers(tc_face_mp *p, char *h)
         if (!colon) return TC_ERR_FORMAT;
         *colon = '\0';
         char *v = colon + 1;
-        while (*v == ' ' || *v == '\t') v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
         if (!strcasecmp(line, "Content-Type")) {
             size_t n = strcspn(v, "; \t");
             if (n >= sizeof p->part.content_type) n = sizeof p->part.content_type - 1;
             memcpy(p->part.content_type, v, n);
             p->part.content_type[n] = '\0';
         } else if (!strcasecmp(line, "Content-Length")) {
-            if (parse_count(v, &p->body_len) < 0 || (uint64_t)p->body_len > p->max_part) return TC_ERR_FORMAT;
+            if (parse_count(v, &p->body_len) < 0 || (uint64_t)p->body_len > p->max_part)
+                return TC_ERR_FORMAT;
         } else if (!strcasecmp(line, "X-Frame-Index")) {
             if (parse_count(v, &p->part.index) < 0) return TC_ERR_FORMAT;
         }
@@ -117,7 +124,8 @@ static int process(tc_face_mp *p, tc_face_mp_cb cb, void *opaque)
             pos += (size_t)(d - b) + dl;
             p->state = ST_AFTER_DELIM;
         } else if (p->state == ST_AFTER_DELIM) {
-            while (avail && (*b == ' ' || *b == '\t')) b++, avail--, pos++; /* transport padding */
+            while (avail && (*b == ' ' || *b == '\t'))
+                b++, avail--, pos++; /* transport padding */
             if (avail < 2) break;
             if (b[0] == '-' && b[1] == '-') {
                 pos = p->len; /* the epilogue is ignored */
@@ -131,7 +139,7 @@ static int process(tc_face_mp *p, tc_face_mp_cb cb, void *opaque)
             }
         } else if (p->state == ST_HEADERS) {
             if (avail >= 2 && b[0] == '\r' && b[1] == '\n') { /* no headers at all */
-                parse_headers(p, (char[]){ 0 });
+                parse_headers(p, (char[]){0});
                 pos += 2;
                 p->state = ST_BODY;
                 p->scan = pos;
@@ -143,11 +151,17 @@ static int process(tc_face_mp *p, tc_face_mp_cb cb, void *opaque)
                 break;
             }
             size_t hl = (size_t)(e - b);
-            if (hl > MAX_HEADERS) { r = TC_ERR_FORMAT; break; }
+            if (hl > MAX_HEADERS) {
+                r = TC_ERR_FORMAT;
+                break;
+            }
             char h[MAX_HEADERS + 1];
             memcpy(h, b, hl);
             h[hl] = '\0';
-            if (memchr(h, '\0', hl)) { r = TC_ERR_FORMAT; break; }
+            if (memchr(h, '\0', hl)) {
+                r = TC_ERR_FORMAT;
+                break;
+            }
             if ((r = parse_headers(p, h)) < 0) break;
             pos += hl + 4;
             p->state = ST_BODY;
@@ -170,12 +184,18 @@ static int process(tc_face_mp *p, tc_face_mp_cb cb, void *opaque)
                 size_t from = p->scan > pos ? p->scan - pos : 0;
                 const uint8_t *d = find(b + from, avail - from, p->delim, dl);
                 if (!d) {
-                    if (avail > p->max_part + dl) { r = TC_ERR_FORMAT; break; }
+                    if (avail > p->max_part + dl) {
+                        r = TC_ERR_FORMAT;
+                        break;
+                    }
                     p->scan = avail >= dl ? pos + avail - dl + 1 : pos;
                     break;
                 }
                 blen = (size_t)(d - b);
-                if (blen > p->max_part) { r = TC_ERR_FORMAT; break; }
+                if (blen > p->max_part) {
+                    r = TC_ERR_FORMAT;
+                    break;
+                }
             }
             p->part.data = b;
             p->part.len = blen;
@@ -185,7 +205,10 @@ static int process(tc_face_mp *p, tc_face_mp_cb cb, void *opaque)
             p->state = ST_AFTER_DELIM;
         } else if (p->state == ST_DELIM) {
             if (avail < dl) break;
-            if (memcmp(b, p->delim, dl)) { r = TC_ERR_FORMAT; break; } /* the length lied */
+            if (memcmp(b, p->delim, dl)) {
+                r = TC_ERR_FORMAT;
+                break;
+            } /* the length lied */
             pos += dl;
             p->state = ST_AFTER_DELIM;
         } else {
@@ -207,11 +230,15 @@ int tc_face_mp_feed(tc_face_mp *p, const void *data, size_t len, tc_face_mp_cb c
     const uint8_t *d = data;
     size_t limit = p->max_part + p->delim_len + MAX_HEADERS + 8;
     while (len && p->state != ST_DONE) {
-        if (p->len == limit) { p->state = ST_DEAD; return TC_ERR_FORMAT; }
+        if (p->len == limit) {
+            p->state = ST_DEAD;
+            return TC_ERR_FORMAT;
+        }
         size_t take = len < limit - p->len ? len : limit - p->len;
         if (p->len + take > p->cap) {
             size_t nc = p->cap ? p->cap : 4096;
-            while (nc < p->len + take) nc *= 2;
+            while (nc < p->len + take)
+                nc *= 2;
             if (nc > limit) nc = limit;
             uint8_t *nb = realloc(p->buf, nc);
             if (!nb) return TC_ERR_NOMEM;

@@ -39,7 +39,7 @@
  * (valid during the callback). */
 typedef struct tc_face_mp_part {
     char content_type[64];
-    int64_t index;          /* X-Frame-Index, -1 when absent */
+    int64_t index; /* X-Frame-Index, -1 when absent */
     const uint8_t *data;
     size_t len;
 } tc_face_mp_part;
@@ -51,16 +51,16 @@ typedef int (*tc_face_mp_cb)(void *opaque, const tc_face_mp_part *part);
  * by CRLF--boundary (the first may come without the CRLF); a part's
  * Content-Length, when given, is trusted and checked. */
 typedef struct tc_face_mp {
-    char delim[80];         /* "\r\n--" boundary */
+    char delim[80]; /* "\r\n--" boundary */
     size_t delim_len;
-    size_t max_part;        /* a longer part (or header block) is an error */
-    uint8_t *buf;           /* unparsed bytes (owned) */
+    size_t max_part; /* a longer part (or header block) is an error */
+    uint8_t *buf;    /* unparsed bytes (owned) */
     size_t len, cap;
-    size_t scan;            /* where the search for the next delimiter resumes */
-    int state;              /* see multipart.c */
+    size_t scan; /* where the search for the next delimiter resumes */
+    int state;   /* see multipart.c */
     tc_face_mp_part part;
-    int64_t body_len;       /* Content-Length of the part being read, -1 unknown */
-    int64_t parts;          /* parts delivered */
+    int64_t body_len; /* Content-Length of the part being read, -1 unknown */
+    int64_t parts;    /* parts delivered */
 } tc_face_mp;
 
 /* boundary: the Content-Type parameter (1..70 chars). 0 or TC_ERR_INVAL. */
@@ -79,34 +79,34 @@ int tc_face_mp_boundary(const char *content_type, char *out, size_t outlen);
 /* ---- the client (remote.c) ---- */
 
 typedef struct tc_face_remote_config {
-    const char *url;          /* provider base URL, e.g. http://127.0.0.1:8700 (borrowed) */
-    const char *api_key;      /* NULL/"" = none; never logged (borrowed) */
-    const char *auth_header;  /* NULL/"": "Authorization: Bearer KEY"; else "NAME: KEY" */
-    double connect_timeout;   /* seconds */
-    double timeout;           /* seconds a whole generate request may take */
-    int retries;              /* retries of a request that failed before its first frame */
-    double frame_deadline;    /* seconds a picture may wait for its frame; 0 = never wait (live) */
-    int crossfade;            /* frames from/to the local picture; 0 = cut */
-    double health_interval;   /* seconds between health probes */
+    const char *url;         /* provider base URL, e.g. http://127.0.0.1:8700 (borrowed) */
+    const char *api_key;     /* NULL/"" = none; never logged (borrowed) */
+    const char *auth_header; /* NULL/"": "Authorization: Bearer KEY"; else "NAME: KEY" */
+    double connect_timeout;  /* seconds */
+    double timeout;          /* seconds a whole generate request may take */
+    int retries;             /* retries of a request that failed before its first frame */
+    double frame_deadline;   /* seconds a picture may wait for its frame; 0 = never wait (live) */
+    int crossfade;           /* frames from/to the local picture; 0 = cut */
+    double health_interval;  /* seconds between health probes */
     int width, height, fps_num, fps_den, sample_rate;
     enum AVPixelFormat pix_fmt;
     tc_face_fit fit;
-    const char *name;         /* for logs (the stream's name), may be NULL */
+    const char *name; /* for logs (the stream's name), may be NULL */
 } tc_face_remote_config;
 
 typedef struct tc_face_remote_stats {
-    int up;                   /* 1 while the provider answers health and requests */
-    int64_t requests;         /* generate requests started (retries not counted) */
+    int up;           /* 1 while the provider answers health and requests */
+    int64_t requests; /* generate requests started (retries not counted) */
     int64_t retries;
-    int64_t failures;         /* requests that ended in an error (before or mid-stream) */
-    int64_t fallbacks;        /* segments rendered locally from the start: provider down or failed */
-    int64_t uploads;          /* avatars uploaded */
-    int64_t frames_remote;    /* pictures on air from the provider (blended ones included) */
-    int64_t frames_late;      /* pictures of a requested segment the local face drew (late/missing) */
-    int64_t frames_bad;       /* parts that did not decode, or with no/bad index */
-    int64_t frames_resized;   /* frames of another size, fitted */
+    int64_t failures;       /* requests that ended in an error (before or mid-stream) */
+    int64_t fallbacks;      /* segments rendered locally from the start: provider down or failed */
+    int64_t uploads;        /* avatars uploaded */
+    int64_t frames_remote;  /* pictures on air from the provider (blended ones included) */
+    int64_t frames_late;    /* pictures of a requested segment the local face drew (late/missing) */
+    int64_t frames_bad;     /* parts that did not decode, or with no/bad index */
+    int64_t frames_resized; /* frames of another size, fitted */
     int64_t health_checks, health_failures;
-    char last_error[160];     /* the latest problem, "" if none */
+    char last_error[160]; /* the latest problem, "" if none */
 } tc_face_remote_stats;
 
 typedef struct tc_face_remote tc_face_remote;

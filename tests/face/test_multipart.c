@@ -45,7 +45,8 @@ static int collect(void *opaque, const tc_face_mp_part *p)
  * epilogue. */
 static const char stream[] =
     "ignored preamble\r\n"
-    "--xyz\r\nContent-Type: image/jpeg\r\nX-Frame-Index: 0\r\nContent-Length: 12\r\n\r\nAB\r\n--xy\r\n12\r\n--xyz\r\n"
+    "--xyz\r\nContent-Type: image/jpeg\r\nX-Frame-Index: 0\r\nContent-Length: "
+    "12\r\n\r\nAB\r\n--xy\r\n12\r\n--xyz\r\n"
     "content-type: image/png; q=1\r\nx-frame-index:  7 \r\n\r\nsecond body\r\n--xyz  \r\n"
     "\r\nthird\r\n--xyz--\r\nepilogue";
 
@@ -70,7 +71,7 @@ static void test_every_split(void **state)
     for (size_t a = 0; a <= n; a++) {
         for (size_t b = a; b <= n; b += 7) { /* three chunks: [0,a) [a,b) [b,n) */
             tc_face_mp p;
-            got g = { .fail_at = -1 };
+            got g = {.fail_at = -1};
             assert_int_equal(tc_face_mp_init(&p, "xyz", 1024), TC_OK);
             assert_int_equal(tc_face_mp_feed(&p, stream, a, collect, &g), TC_OK);
             assert_int_equal(tc_face_mp_feed(&p, stream + a, b - a, collect, &g), TC_OK);
@@ -85,9 +86,10 @@ static void test_every_split(void **state)
 static void test_byte_by_byte(void **state)
 {
     tc_face_mp p;
-    got g = { .fail_at = -1 };
+    got g = {.fail_at = -1};
     assert_int_equal(tc_face_mp_init(&p, "xyz", 1024), TC_OK);
-    for (size_t i = 0; i < sizeof stream - 1; i++) assert_int_equal(tc_face_mp_feed(&p, stream + i, 1, collect, &g), TC_OK);
+    for (size_t i = 0; i < sizeof stream - 1; i++)
+        assert_int_equal(tc_face_mp_feed(&p, stream + i, 1, collect, &g), TC_OK);
     check_three(&g);
     assert_int_equal(p.parts, 3);
     tc_face_mp_free(&p);
@@ -97,7 +99,7 @@ static void test_first_delimiter_at_start(void **state)
 {
     const char *s = "--b\r\nX-Frame-Index: 3\r\n\r\nhi\r\n--b--";
     tc_face_mp p;
-    got g = { .fail_at = -1 };
+    got g = {.fail_at = -1};
     assert_int_equal(tc_face_mp_init(&p, "b", 64), TC_OK);
     assert_int_equal(tc_face_mp_feed(&p, s, strlen(s), collect, &g), TC_OK);
     assert_int_equal(g.n, 1);
@@ -113,7 +115,7 @@ static void test_whole_part_without_next_delimiter(void **state)
 {
     const char *s = "--b\r\nContent-Length: 3\r\nX-Frame-Index: 0\r\n\r\nabc";
     tc_face_mp p;
-    got g = { .fail_at = -1 };
+    got g = {.fail_at = -1};
     assert_int_equal(tc_face_mp_init(&p, "b", 64), TC_OK);
     assert_int_equal(tc_face_mp_feed(&p, s, strlen(s), collect, &g), TC_OK);
     assert_int_equal(g.n, 1);
@@ -127,7 +129,7 @@ static void test_whole_part_without_next_delimiter(void **state)
 static void expect_format_n(const char *boundary, size_t max, const char *s, size_t len)
 {
     tc_face_mp p;
-    got g = { .fail_at = -1 };
+    got g = {.fail_at = -1};
     assert_int_equal(tc_face_mp_init(&p, boundary, max), TC_OK);
     assert_int_equal(tc_face_mp_feed(&p, s, len, collect, &g), TC_ERR_FORMAT);
     /* a dead parser stays dead */
@@ -166,13 +168,14 @@ static void test_bounded(void **state)
     /* a part that never ends: refused once it passes the limit, and the
      * buffer never grew beyond it */
     tc_face_mp p;
-    got g = { .fail_at = -1 };
+    got g = {.fail_at = -1};
     assert_int_equal(tc_face_mp_init(&p, "b", 1000), TC_OK);
     assert_int_equal(tc_face_mp_feed(&p, "--b\r\n\r\n", 7, collect, &g), TC_OK);
     char junk[256];
     memset(junk, 'x', sizeof junk);
     int r = TC_OK, i;
-    for (i = 0; i < 100 && r == TC_OK; i++) r = tc_face_mp_feed(&p, junk, sizeof junk, collect, &g);
+    for (i = 0; i < 100 && r == TC_OK; i++)
+        r = tc_face_mp_feed(&p, junk, sizeof junk, collect, &g);
     assert_int_equal(r, TC_ERR_FORMAT);
     assert_true(i <= 6);
     assert_true(p.cap <= 1000 + 8192 + 64);
@@ -180,14 +183,17 @@ static void test_bounded(void **state)
     /* headers that never end */
     assert_int_equal(tc_face_mp_init(&p, "b", 1000), TC_OK);
     assert_int_equal(tc_face_mp_feed(&p, "--b\r\nA: b", 9, collect, &g), TC_OK);
-    for (i = 0; i < 100 && r != TC_OK; i++) r = tc_face_mp_feed(&p, junk, sizeof junk, collect, &g);
+    for (i = 0; i < 100 && r != TC_OK; i++)
+        r = tc_face_mp_feed(&p, junk, sizeof junk, collect, &g);
     r = TC_OK;
-    for (i = 0; i < 100 && r == TC_OK; i++) r = tc_face_mp_feed(&p, junk, sizeof junk, collect, &g);
+    for (i = 0; i < 100 && r == TC_OK; i++)
+        r = tc_face_mp_feed(&p, junk, sizeof junk, collect, &g);
     assert_int_equal(r, TC_ERR_FORMAT);
     tc_face_mp_free(&p);
     /* an endless preamble costs nothing */
     assert_int_equal(tc_face_mp_init(&p, "b", 100), TC_OK);
-    for (i = 0; i < 1000; i++) assert_int_equal(tc_face_mp_feed(&p, junk, sizeof junk, collect, &g), TC_OK);
+    for (i = 0; i < 1000; i++)
+        assert_int_equal(tc_face_mp_feed(&p, junk, sizeof junk, collect, &g), TC_OK);
     assert_true(p.cap <= 4096);
     assert_int_equal(tc_face_mp_feed(&p, "\r\n--b\r\n\r\nok\r\n--b--", 18, collect, &g), TC_OK);
     assert_int_equal(g.n, 1);
@@ -198,7 +204,7 @@ static void test_bounded(void **state)
 static void test_callback_error_stops(void **state)
 {
     tc_face_mp p;
-    got g = { .fail_at = 1 };
+    got g = {.fail_at = 1};
     assert_int_equal(tc_face_mp_init(&p, "xyz", 1024), TC_OK);
     assert_int_equal(tc_face_mp_feed(&p, stream, sizeof stream - 1, collect, &g), TC_ERR_CLOSED);
     assert_int_equal(g.n, 1);
@@ -208,13 +214,17 @@ static void test_callback_error_stops(void **state)
 static void test_boundary_param(void **state)
 {
     char b[80];
-    assert_int_equal(tc_face_mp_boundary("multipart/x-mixed-replace; boundary=tcframe", b, sizeof b), TC_OK);
+    assert_int_equal(
+        tc_face_mp_boundary("multipart/x-mixed-replace; boundary=tcframe", b, sizeof b), TC_OK);
     assert_string_equal(b, "tcframe");
-    assert_int_equal(tc_face_mp_boundary("multipart/x-mixed-replace;Boundary=\"a b\"; x=1", b, sizeof b), TC_OK);
+    assert_int_equal(
+        tc_face_mp_boundary("multipart/x-mixed-replace;Boundary=\"a b\"; x=1", b, sizeof b), TC_OK);
     assert_string_equal(b, "a b");
     assert_int_equal(tc_face_mp_boundary("multipart/x-mixed-replace", b, sizeof b), TC_ERR_FORMAT);
-    assert_int_equal(tc_face_mp_boundary("multipart/x-mixed-replace; boundary=", b, sizeof b), TC_ERR_FORMAT);
-    assert_int_equal(tc_face_mp_boundary("multipart/x; boundary=\"open", b, sizeof b), TC_ERR_FORMAT);
+    assert_int_equal(tc_face_mp_boundary("multipart/x-mixed-replace; boundary=", b, sizeof b),
+                     TC_ERR_FORMAT);
+    assert_int_equal(tc_face_mp_boundary("multipart/x; boundary=\"open", b, sizeof b),
+                     TC_ERR_FORMAT);
     char longb[120] = "multipart/x; boundary=";
     memset(longb + strlen(longb), 'a', 71);
     assert_int_equal(tc_face_mp_boundary(longb, b, sizeof b), TC_ERR_FORMAT);
@@ -227,7 +237,8 @@ static void test_boundary_param(void **state)
 static void test_wav_roundtrip(void **state)
 {
     float pcm[100];
-    for (int i = 0; i < 100; i++) pcm[i] = (float)(i - 50) / 60.0f;
+    for (int i = 0; i < 100; i++)
+        pcm[i] = (float)(i - 50) / 60.0f;
     pcm[0] = 3.0f; /* clipped */
     uint8_t *w;
     size_t len;
@@ -240,7 +251,8 @@ static void test_wav_roundtrip(void **state)
     assert_int_equal(n, 100);
     assert_int_equal(rate, 48000);
     assert_true(back[0] > 0.99f);
-    for (int i = 1; i < 100; i++) assert_true(fabsf(back[i] - pcm[i]) < 1e-4f);
+    for (int i = 1; i < 100; i++)
+        assert_true(fabsf(back[i] - pcm[i]) < 1e-4f);
     free(back);
     /* every truncation is refused or decodes fewer samples, never overreads */
     for (size_t cut = 0; cut < len; cut++) {
@@ -253,7 +265,8 @@ static void test_wav_roundtrip(void **state)
     }
     w[20] = 3; /* float format: not supported */
     assert_int_equal(tc_face_wav_decode(w, len, &back, &n, &rate), TC_ERR_UNSUPPORTED);
-    assert_int_equal(tc_face_wav_decode((const uint8_t *)"RIFF....WAVEjunk", 16, &back, &n, &rate), TC_ERR_FORMAT);
+    assert_int_equal(tc_face_wav_decode((const uint8_t *)"RIFF....WAVEjunk", 16, &back, &n, &rate),
+                     TC_ERR_FORMAT);
     free(w);
 }
 
@@ -278,7 +291,8 @@ static void test_blend(void **state)
     assert_int_equal(f[2]->data[2][16 + 8 * f[2]->linesize[2]], 100);
     tc_face_blend(f[0], f[1], 0.25f, f[2]);
     assert_int_equal(f[2]->data[1][5], 175);
-    for (int i = 0; i < 3; i++) av_frame_free(&f[i]);
+    for (int i = 0; i < 3; i++)
+        av_frame_free(&f[i]);
 }
 
 int main(void)

@@ -27,9 +27,9 @@
 #include "core/err.h"
 #include "face/remote.h"
 
-#define W 320
-#define H 240
-#define FPS 30
+#define W    320
+#define H    240
+#define FPS  30
 #define RATE 48000
 
 /* ---- the provider ----------------------------------------------------------- */
@@ -37,12 +37,12 @@
 static struct {
     struct MHD_Daemon *d;
     int port;
-    atomic_int down;           /* health answers 503 */
-    atomic_int slow_ms;        /* pause before each frame */
-    atomic_int die_after;      /* cut the stream after this many frames (0: never) */
-    atomic_int small;          /* 160x120 frames */
-    const char *key, *header;  /* required auth (NULL: none) */
-    uint8_t *jpeg[2];          /* [0] W x H, [1] 160 x 120 */
+    atomic_int down;          /* health answers 503 */
+    atomic_int slow_ms;       /* pause before each frame */
+    atomic_int die_after;     /* cut the stream after this many frames (0: never) */
+    atomic_int small;         /* 160x120 frames */
+    const char *key, *header; /* required auth (NULL: none) */
+    uint8_t *jpeg[2];         /* [0] W x H, [1] 160 x 120 */
     int jpeg_len[2];
     atomic_int generates, uploads;
 } srv;
@@ -70,14 +70,17 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
         if (srv.die_after && s->next == srv.die_after) return MHD_CONTENT_READER_END_WITH_ERROR;
         s->pos = 0;
         if (s->next == s->n) {
-            s->len = (size_t)snprintf(s->buf, sizeof s->buf, "%s--\r\n", s->next ? "\r\n--fb" : "--fb");
+            s->len =
+                (size_t)snprintf(s->buf, sizeof s->buf, "%s--\r\n", s->next ? "\r\n--fb" : "--fb");
             s->ended = 1;
         } else {
             if (srv.slow_ms) usleep((useconds_t)srv.slow_ms * 1000);
             s->which = atomic_load(&srv.small);
             s->len = (size_t)snprintf(s->buf, sizeof s->buf,
-                                      "%s\r\nContent-Type: image/jpeg\r\nX-Frame-Index: %lld\r\nContent-Length: %d\r\n\r\n",
-                                      s->next ? "\r\n--fb" : "--fb", (long long)s->next, srv.jpeg_len[s->which]);
+                                      "%s\r\nContent-Type: image/jpeg\r\nX-Frame-Index: "
+                                      "%lld\r\nContent-Length: %d\r\n\r\n",
+                                      s->next ? "\r\n--fb" : "--fb", (long long)s->next,
+                                      srv.jpeg_len[s->which]);
             s->data_pending = 1;
             s->next++;
         }
@@ -90,16 +93,20 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned code, const char *body)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     enum MHD_Result ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-typedef struct body { size_t len; } body;
+typedef struct body {
+    size_t len;
+} body;
 
-static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                              const char *version, const char *data, size_t *size, void **con)
+static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *data,
+                              size_t *size, void **con)
 {
     body *b = *con;
     if (!b) {
@@ -112,12 +119,15 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (srv.key) {
-        const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, srv.header ? srv.header : "Authorization");
+        const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                    srv.header ? srv.header : "Authorization");
         char want[128];
         snprintf(want, sizeof want, srv.header ? "%s" : "Bearer %s", srv.key);
-        if (!v || strcmp(v, want)) return answer(c, 401, "{\"error\":\"unauthorized\",\"message\":\"key\"}");
+        if (!v || strcmp(v, want))
+            return answer(c, 401, "{\"error\":\"unauthorized\",\"message\":\"key\"}");
     }
-    if (!strcmp(url, "/v1/health")) return srv.down ? answer(c, 503, "{}") : answer(c, 200, "{\"status\":\"ok\"}");
+    if (!strcmp(url, "/v1/health"))
+        return srv.down ? answer(c, 503, "{}") : answer(c, 200, "{\"status\":\"ok\"}");
     if (!strncmp(url, "/v1/avatars/", 12)) {
         if (!strcmp(method, "PUT")) {
             atomic_fetch_add(&srv.uploads, 1);
@@ -131,7 +141,8 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
         s->n = f ? atoll(f) : 0;
         assert_true(b->len > 44); /* a WAV came */
         atomic_fetch_add(&srv.generates, 1);
-        struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, stream_read, s, free);
+        struct MHD_Response *r =
+            MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, stream_read, s, free);
         MHD_add_response_header(r, "Content-Type", "multipart/x-mixed-replace; boundary=fb");
         enum MHD_Result ret = MHD_queue_response(c, 200, r);
         MHD_destroy_response(r);
@@ -140,7 +151,8 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
     return answer(c, 404, "{}");
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **con, enum MHD_RequestTerminationCode t)
+static void on_done(void *cls, struct MHD_Connection *c, void **con,
+                    enum MHD_RequestTerminationCode t)
 {
     free(*con);
     *con = NULL;
@@ -153,7 +165,7 @@ static int encode_jpeg(int w, int h, uint8_t **out)
     e->width = w;
     e->height = h;
     e->pix_fmt = AV_PIX_FMT_YUVJ420P;
-    e->time_base = (AVRational){ 1, FPS };
+    e->time_base = (AVRational){1, FPS};
     assert_int_equal(avcodec_open2(e, codec, NULL), 0);
     AVFrame *f = av_frame_alloc();
     f->format = AV_PIX_FMT_YUVJ420P;
@@ -179,10 +191,10 @@ static int start_server(void **state)
 {
     srv.jpeg_len[0] = encode_jpeg(W, H, &srv.jpeg[0]);
     srv.jpeg_len[1] = encode_jpeg(160, 120, &srv.jpeg[1]);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
-    srv.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_req,
-                             NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_done,
-                             NULL, MHD_OPTION_END);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+    srv.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
+                             NULL, NULL, on_req, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                             MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
     if (!srv.d) return -1;
     srv.port = MHD_get_daemon_info(srv.d, MHD_DAEMON_INFO_BIND_PORT)->port;
     return 0;
@@ -210,15 +222,28 @@ static void reset(void)
 static tc_face_remote *client(double deadline, int crossfade, const char *key, const char *header)
 {
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", srv.port);
-    tc_face_remote_config rc = { .url = url, .api_key = key, .auth_header = header, .connect_timeout = 1,
-                                 .timeout = 3, .retries = 1, .frame_deadline = deadline, .crossfade = crossfade,
-                                 .health_interval = 0.1, .width = W, .height = H, .fps_num = FPS, .fps_den = 1,
-                                 .sample_rate = RATE, .pix_fmt = AV_PIX_FMT_YUV420P, .fit = TC_FACE_FIT_PAD,
-                                 .name = "test" };
+    tc_face_remote_config rc = {.url = url,
+                                .api_key = key,
+                                .auth_header = header,
+                                .connect_timeout = 1,
+                                .timeout = 3,
+                                .retries = 1,
+                                .frame_deadline = deadline,
+                                .crossfade = crossfade,
+                                .health_interval = 0.1,
+                                .width = W,
+                                .height = H,
+                                .fps_num = FPS,
+                                .fps_den = 1,
+                                .sample_rate = RATE,
+                                .pix_fmt = AV_PIX_FMT_YUV420P,
+                                .fit = TC_FACE_FIT_PAD,
+                                .name = "test"};
     tc_face_remote *r = NULL;
     assert_int_equal(tc_face_remote_create(&r, &rc), TC_OK);
     if (!face) {
-        tc_face_config fc = { W, H, AV_PIX_FMT_YUV420P, FPS, 1, TC_FACE_FIT_PAD, NULL, 1, 0, NULL, 0 };
+        tc_face_config fc = {W,    H, AV_PIX_FMT_YUV420P, FPS, 1, TC_FACE_FIT_PAD, NULL, 1, 0,
+                             NULL, 0};
         assert_int_equal(tc_face_create(&face, "vector", &fc), TC_OK);
     }
     assert_int_equal(tc_face_remote_set_avatar(r, NULL, face), TC_OK);
@@ -227,7 +252,7 @@ static tc_face_remote *client(double deadline, int crossfade, const char *key, c
 
 static tc_segment segment(int frames)
 {
-    tc_segment s = { 0 };
+    tc_segment s = {0};
     s.n_samples = (int64_t)frames * (RATE / FPS);
     s.pcm = calloc((size_t)s.n_samples, sizeof(float));
     return s;
@@ -237,7 +262,7 @@ static tc_segment segment(int frames)
  * timeline frame n */
 static int luma_at(tc_segment *s, int64_t i, int64_t n)
 {
-    static const tc_mouth shut = { 0 };
+    static const tc_mouth shut = {0};
     AVFrame *f = av_frame_alloc();
     int changed = 0;
     assert_int_equal(s->frames.picture(s->frames.opaque, i, face, n, &shut, f, &changed), TC_OK);
@@ -257,10 +282,13 @@ static void done(tc_face_remote *r, tc_segment *s)
     assert_true(tc_now_ns() - t0 < 3000000000LL); /* no request thread hangs */
 }
 
-static int luma(tc_segment *s, int64_t i) { return luma_at(s, i, i); }
+static int luma(tc_segment *s, int64_t i)
+{
+    return luma_at(s, i, i);
+}
 
-#define REMOTE(y) ((y) < 90)   /* the provider's dark frame (~67) */
-#define LOCAL(y) ((y) > 150)   /* the vector face's light background */
+#define REMOTE(y) ((y) < 90)  /* the provider's dark frame (~67) */
+#define LOCAL(y)  ((y) > 150) /* the vector face's light background */
 
 static void test_frames_and_crossfade(void **state)
 {
@@ -271,9 +299,10 @@ static void test_frames_and_crossfade(void **state)
     assert_int_equal(tc_face_remote_attach(r, &s, 0), TC_OK);
     assert_non_null(s.frames.picture);
     int y[30];
-    for (int i = 0; i < 30; i++) y[i] = luma(&s, i);
+    for (int i = 0; i < 30; i++)
+        y[i] = luma(&s, i);
     /* in: 1/5, 2/5, … of the provider; then the provider alone; out again */
-    static const tc_mouth shut = { 0 };
+    static const tc_mouth shut = {0};
     AVFrame *lf = av_frame_alloc();
     int ch;
     assert_int_equal(tc_face_render(face, 0, &shut, lf, &ch), TC_OK);
@@ -282,7 +311,8 @@ static void test_frames_and_crossfade(void **state)
     assert_true(LOCAL(local));
     assert_true(y[0] < local - 10 && !REMOTE(y[0]));
     assert_true(y[0] > y[1] && y[1] > y[2] && y[2] > y[3] && y[3] > y[4]);
-    for (int i = 4; i < 26; i++) assert_true(REMOTE(y[i]));
+    for (int i = 4; i < 26; i++)
+        assert_true(REMOTE(y[i]));
     assert_true(y[26] < y[27] && y[27] < y[28] && y[28] < y[29]);
     tc_face_remote_stats st;
     tc_face_remote_get_stats(r, &st);
@@ -294,7 +324,8 @@ static void test_frames_and_crossfade(void **state)
     /* the same avatar again: not uploaded a second time */
     tc_segment s2 = segment(5);
     assert_int_equal(tc_face_remote_attach(r, &s2, 30), TC_OK);
-    for (int i = 0; i < 5; i++) luma(&s2, i);
+    for (int i = 0; i < 5; i++)
+        luma(&s2, i);
     tc_face_remote_get_stats(r, &st);
     assert_int_equal(st.uploads, 1);
     s2.frames.release(s2.frames.opaque);
@@ -315,15 +346,20 @@ static void test_no_fade_between_sentences(void **state)
     assert_int_equal(tc_face_remote_attach(r, &b, 10), TC_OK);
     assert_int_equal(tc_face_remote_attach(r, &c, 20), TC_OK);
     int ya[10], yb[10], yc[10];
-    for (int i = 0; i < 10; i++) ya[i] = luma_at(&a, i, i);
-    for (int i = 0; i < 10; i++) yb[i] = luma_at(&b, i, 10 + i);
-    for (int i = 0; i < 10; i++) yc[i] = luma_at(&c, i, 20 + i);
-    assert_false(REMOTE(ya[0]));                             /* a fades in */
-    assert_true(REMOTE(ya[9]) && REMOTE(yb[0]));             /* a → b: no fade */
-    assert_false(REMOTE(yb[9]));                             /* b is the message's last: fades out */
-    assert_false(REMOTE(yc[0]));                             /* c, another message, fades in */
-    for (int i = 4; i < 10; i++) assert_true(REMOTE(ya[i]));
-    for (int i = 0; i < 6; i++) assert_true(REMOTE(yb[i]));
+    for (int i = 0; i < 10; i++)
+        ya[i] = luma_at(&a, i, i);
+    for (int i = 0; i < 10; i++)
+        yb[i] = luma_at(&b, i, 10 + i);
+    for (int i = 0; i < 10; i++)
+        yc[i] = luma_at(&c, i, 20 + i);
+    assert_false(REMOTE(ya[0]));                 /* a fades in */
+    assert_true(REMOTE(ya[9]) && REMOTE(yb[0])); /* a → b: no fade */
+    assert_false(REMOTE(yb[9]));                 /* b is the message's last: fades out */
+    assert_false(REMOTE(yc[0]));                 /* c, another message, fades in */
+    for (int i = 4; i < 10; i++)
+        assert_true(REMOTE(ya[i]));
+    for (int i = 0; i < 6; i++)
+        assert_true(REMOTE(yb[i]));
     a.frames.release(a.frames.opaque);
     b.frames.release(b.frames.opaque);
     free(a.pcm);
@@ -357,9 +393,11 @@ static void test_dies_midstream(void **state)
     tc_face_remote *r = client(2, 0, NULL, NULL);
     tc_segment s = segment(30);
     assert_int_equal(tc_face_remote_attach(r, &s, 0), TC_OK);
-    for (int i = 0; i < 5; i++) assert_true(REMOTE(luma(&s, i)));
+    for (int i = 0; i < 5; i++)
+        assert_true(REMOTE(luma(&s, i)));
     int64_t t0 = tc_now_ns();
-    for (int i = 5; i < 30; i++) assert_true(LOCAL(luma(&s, i)));
+    for (int i = 5; i < 30; i++)
+        assert_true(LOCAL(luma(&s, i)));
     /* a dead request is not waited for, frame after frame */
     assert_true(tc_now_ns() - t0 < 2500000000LL);
     tc_face_remote_stats st;
@@ -377,7 +415,8 @@ static void test_wrong_size_is_fitted(void **state)
     tc_face_remote *r = client(5, 0, NULL, NULL);
     tc_segment s = segment(10);
     assert_int_equal(tc_face_remote_attach(r, &s, 0), TC_OK);
-    for (int i = 0; i < 10; i++) assert_true(REMOTE(luma(&s, i)));
+    for (int i = 0; i < 10; i++)
+        assert_true(REMOTE(luma(&s, i)));
     tc_face_remote_stats st;
     tc_face_remote_get_stats(r, &st);
     assert_int_equal(st.frames_resized, 10);

@@ -29,7 +29,8 @@ static int on_part(void *opaque, const tc_face_mp_part *p)
     CHECK(p->len <= MAX_PART);
     CHECK(p->index >= -1);
     CHECK(strlen(p->content_type) < sizeof p->content_type);
-    for (size_t i = 0; i < p->len; i++) s->hash = (s->hash ^ p->data[i]) * 1099511628211ull;
+    for (size_t i = 0; i < p->len; i++)
+        s->hash = (s->hash ^ p->data[i]) * 1099511628211ull;
     s->hash = (s->hash ^ (uint64_t)p->index) * 1099511628211ull;
     s->parts++;
     return TC_OK;
@@ -61,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t step = data[0] % 64;
     data++;
     size--;
-    sum a = { 1469598103934665603ull, 0 }, b = a;
+    sum a = {1469598103934665603ull, 0}, b = a;
     int ra = run(data, size, 0, &a), rb = run(data, size, step, &b);
     CHECK(ra == rb);
     if (ra >= 0) CHECK(a.hash == b.hash && a.parts == b.parts);
@@ -77,7 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rate = 0;
     if (tc_face_wav_decode(copy ? copy : (const uint8_t *)"", size, &pcm, &n, &rate) == TC_OK) {
         CHECK(pcm && n >= 0 && (uint64_t)n * 2 <= size && rate >= 8000 && rate <= 192000);
-        for (int64_t i = 0; i < n; i++) CHECK(pcm[i] >= -1.0f && pcm[i] < 1.0f);
+        for (int64_t i = 0; i < n; i++)
+            CHECK(pcm[i] >= -1.0f && pcm[i] < 1.0f);
         free(pcm);
     }
     free(copy);
