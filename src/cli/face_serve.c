@@ -47,6 +47,7 @@ static const tc_log_ctx log_ctx = {"face-serve", NULL};
 typedef struct server {
     const char *dir, *key, *header;
     int stamp, png, quality;
+    int vector; /* --renderer vector: the built-in face, whatever the avatar */
     atomic_llong generated, frames;
 } server;
 
@@ -315,7 +316,7 @@ static enum MHD_Result generate(server *s, struct MHD_Connection *c, conn *k)
                          .fit = TC_FACE_FIT_PAD,
                          .path = path,
                          .seed = 1};
-    if (e == TC_OK) e = tc_face_create_auto(&g->face, &fc);
+    if (e == TC_OK) e = s->vector ? tc_face_create(&g->face, "vector", &fc) : tc_face_create_auto(&g->face, &fc);
     if (e < 0) {
         gen_free(g);
         return error(c, 422, "cannot_render", "the avatar cannot be rendered (see the server log)");
@@ -468,14 +469,19 @@ static void usage(FILE *f)
     fprintf(
         f,
         "Usage: talkcast face-serve --listen HOST:PORT [--avatar-dir DIR] [--api-key KEY]\n"
-        "                           [--auth-header NAME] [--png] [--quality 2-31] [--stamp]\n\n"
+        "                           [--auth-header NAME] [--renderer auto|vector] [--png]\n"
+        "                           [--quality 2-31] [--stamp]\n\n"
         "Serves the face provider contract (docs/face-provider.md) with talkcast's own renderers:\n"
         "avatars uploaded with PUT /v1/avatars/{sha256} are kept in DIR (default: a new\n"
         "temporary directory), POST /v1/generate answers with the frames as a\n"
         "multipart/x-mixed-replace stream of JPEG (or --png) pictures. With --api-key (or\n"
         "TALKCAST_FACE_API_KEY) every request needs 'Authorization: Bearer KEY' (or\n"
         "'NAME: KEY' with --auth-header). --stamp marks each frame with a white square in\n"
-        "its top-left corner (tests use it to tell provider frames from local ones).\n");
+        "its top-left corner (tests use it to tell provider frames from local ones).\n"
+        "--renderer auto (default) animates the uploaded avatar as talkcast would (a video\n"
+        "loop plays on; a still image stays still: talkcast's photo warp needs landmarks,\n"
+        "which the contract does not carry); --renderer vector draws the built-in face,\n"
+        "lip-synced to the audio, whatever was uploaded.\n");
 }
 
 int tc_cli_face_serve(int argc, char **argv)
@@ -490,6 +496,12 @@ int tc_cli_face_serve(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--stamp")) {
             s.stamp = 1;
+        } else if (v && !strcmp(a, "--renderer")) {
+            if (strcmp(v, "auto") && strcmp(v, "vector")) {
+                fprintf(stderr, "talkcast face-serve: --renderer is auto or vector\n");
+                return 2;
+            }
+            s.vector = !strcmp(v, "vector"), i++;
         } else if (!strcmp(a, "--png")) {
             s.png = 1;
         } else if (v && !strcmp(a, "--listen")) {

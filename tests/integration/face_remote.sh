@@ -4,7 +4,9 @@
 #   - `talkcast face-serve --stamp` + `talkcast say --face-provider`: every
 #     picture of the speech came from the provider (its white stamp is in
 #     the frames, and not in a local render), the timeline is exact; the
-#     contract's error answers (401, 404, 400) as documented; a wrong key
+#     contract's error answers (401, 404, 400) as documented; with
+#     --renderer vector the provider's mouth follows the sound (lip-sync
+#     correlation as in say_video_lipsync); a wrong key
 #     leaves the face to the local renderer, and the video is still whole.
 #   - misbehaving providers (tests/face_fake.py) under `say`: slow beyond the
 #     frame deadline, dying mid-stream, frames of the wrong size, parts that
@@ -82,6 +84,20 @@ s_mid=$(pix "$T/remote.mp4" 3.0 5 5); s_lead=$(pix "$T/remote.mp4" 0.2 5 5); s_l
 [ "$s_mid" -gt 245 ] && [ "$s_lead" -lt 235 ] && [ "$s_loc" -lt 235 ] \
   || fail $NAME "stamp luma: provider frame $s_mid (want >245), lead-in $s_lead, local $s_loc (want <235)"
 note "say via face-serve: $fr provider frames, 0 local; stamp luma $s_mid (local render: $s_loc)"
+
+# lip-sync through the provider: face-serve --renderer vector moves the
+# built-in face's mouth from the audio alone; judged like say_video_lipsync
+P2=$(free_port)
+bg "$TC" face-serve --listen "127.0.0.1:$P2" --renderer vector 2>"$T/serve-vector.log"
+sv=$LAST_PID
+for _ in $(seq 1 50); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P2/v1/health")" = 200 ] && break; sleep 0.1; done
+"$TC" say "Papa made a map. Mama made a mop! How wonderful is that? Bob bought a big blue boat, and maybe more." \
+  -o "$T/lips.mp4" --width 640 --height 360 --metrics-listen "" --face-provider "http://127.0.0.1:$P2" 2>"$T/say-lips.log" \
+  || fail $NAME "say for lip-sync failed"
+[ "$(fstat "$T/say-lips.log" frames_local)" = 0 ] || fail $NAME "lip-sync: frames drawn locally"
+sync=$("$PY" "$TC_ROOT/tests/lipsync_check.py" "$T/lips.mp4" 285 185 70 50) || fail $NAME "lip-sync via the provider: $sync"
+note "lip-sync via face-serve --renderer vector: $sync"
+kill "$sv"
 
 # a wrong key: the provider refuses, the local face speaks, the file is whole
 "$TC" say "$text" -o "$T/badkey.mp4" "${SZ[@]}" --face-provider "$base" --face-api-key nope 2>"$T/say2.log" \
