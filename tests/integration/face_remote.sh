@@ -6,7 +6,9 @@
 #     the frames, and not in a local render), the timeline is exact; the
 #     contract's error answers (401, 404, 400) as documented; with
 #     --renderer vector the provider's mouth follows the sound (lip-sync
-#     correlation as in say_video_lipsync); a wrong key
+#     correlation as in say_video_lipsync); a video avatar continues its
+#     loop where the local one would be (PSNR against a local render); a
+#     wrong key
 #     leaves the face to the local renderer, and the video is still whole.
 #   - misbehaving providers (tests/face_fake.py) under `say`: slow beyond the
 #     frame deadline, dying mid-stream, frames of the wrong size, parts that
@@ -98,6 +100,23 @@ for _ in $(seq 1 50); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127
 sync=$("$PY" "$TC_ROOT/tests/lipsync_check.py" "$T/lips.mp4" 285 185 70 50) || fail $NAME "lip-sync via the provider: $sync"
 note "lip-sync via face-serve --renderer vector: $sync"
 kill "$sv"
+
+# a video avatar (mode=video): the provider continues the loop from the
+# frame the segment starts at, so its frames match a local render's
+ffmpeg -v error -f lavfi -i testsrc=s=320x240:r=30:d=2 -pix_fmt yuv420p -y "$T/loop.mp4"
+for how in remote local; do
+  extra=()
+  [ "$how" = remote ] && extra=(--face-provider "$base" --face-api-key k1)
+  "$TC" say "A video avatar, from far away." -o "$T/vid-$how.mp4" --avatar "$T/loop.mp4" "${SZ[@]}" "${extra[@]}" \
+    2>"$T/say-vid-$how.log" || fail $NAME "say with a video avatar ($how) failed"
+done
+[ "$(fstat "$T/say-vid-remote.log" frames_remote)" -gt 30 ] || fail $NAME "video avatar: no provider frames"
+# below the stamp: every frame within coding noise of the local one
+ffmpeg -v error -i "$T/vid-remote.mp4" -i "$T/vid-local.mp4" \
+  -lavfi "[0:v]crop=320:200:0:40[a];[1:v]crop=320:200:0:40[b];[a][b]psnr=stats_file=$T/psnr.txt" -f null -
+minpsnr=$(sed -n 's/.*psnr_avg:\([0-9.inf]*\).*/\1/p' "$T/psnr.txt" | sort -g | head -n 1)
+fcheck "float('$minpsnr') > 30" || fail $NAME "video avatar via the provider differs from the local loop: min PSNR $minpsnr dB"
+note "video avatar via the provider: min PSNR $minpsnr dB against the local render"
 
 # a wrong key: the provider refuses, the local face speaks, the file is whole
 "$TC" say "$text" -o "$T/badkey.mp4" "${SZ[@]}" --face-provider "$base" --face-api-key nope 2>"$T/say2.log" \
