@@ -31,6 +31,7 @@ struct tc_station {
     tc_engine *eng;
     tc_face *face;             /* the face on air; swapped by set_avatar */
     tc_face_remote *remote;    /* the face provider, or NULL */
+    int64_t face_next;         /* speech thread: where the next segment asked of it should start */
     pthread_mutex_t face_lock; /* guards face */
     tc_tts *tts;
     tc_pipe *pipe;             /* NULL once closing */
@@ -205,9 +206,14 @@ static void on_segment(void *opaque, tc_segment *seg)
 {
     tc_station *s = opaque;
     if (!s->remote) return;
-    /* where a video avatar will be when it starts: a guess (what is queued
-     * before it is not counted); the crossfade covers the difference */
-    int r = tc_face_remote_attach(s->remote, seg, tc_engine_position(s->eng));
+    /* where a video avatar will be when it starts: after the segments
+     * asked for before it, or now; a guess (the pauses between messages are
+     * not counted), and the crossfade covers the difference */
+    const tc_config *c = s->cfg;
+    int64_t now = tc_engine_position(s->eng), per = (int64_t)c->sample_rate * c->fps_den;
+    if (s->face_next < now) s->face_next = now;
+    int r = tc_face_remote_attach(s->remote, seg, s->face_next);
+    s->face_next += (seg->n_samples * c->fps_num + per - 1) / per;
     if (r < 0) tc_log(&log_ctx, TC_LOG_WARN, "face provider not asked for a segment: %s", tc_strerror(r));
 }
 
