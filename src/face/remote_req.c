@@ -339,6 +339,7 @@ static int generate(req *q)
         pthread_mutex_unlock(&r->lock);
         tc_face_rq_down(r, why);
     }
+    if (q->code == 404) return TC_ERR_NOTFOUND; /* the avatar is gone: upload it again at once */
     return again ? TC_ERR_AGAIN : TC_ERR_NET;
 }
 
@@ -355,6 +356,7 @@ void *tc_face_req_thread(void *arg)
                              .fps_den = r->cfg.fps_den,
                              .fit = r->cfg.fit};
     int e = TC_ERR_NET;
+    int reuploaded = 0;
     for (int attempt = 0; !atomic_load(&q->cancel); attempt++) {
         e = upload_avatar(q);
         if (e == TC_OK)
@@ -363,6 +365,12 @@ void *tc_face_req_thread(void *arg)
             e = TC_ERR_AGAIN;
             tc_face_rq_down(r, "avatar upload failed");
         }
+        if (e == TC_ERR_NOTFOUND && !reuploaded++ && !q->got) { /* a provider restarted: no back-off */
+            atomic_fetch_add(&r->retries, 1);
+            attempt--;
+            continue;
+        }
+        if (e == TC_ERR_NOTFOUND) e = TC_ERR_NET;
         if (e != TC_ERR_AGAIN || attempt >= r->cfg.retries || q->got) break;
         atomic_fetch_add(&r->retries, 1);
         int64_t until = tc_now_ns() + (int64_t)(tc_backoff_next(&bo) * 1e9);

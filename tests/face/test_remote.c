@@ -45,6 +45,7 @@ static struct {
     uint8_t *jpeg[2];         /* [0] W x H, [1] 160 x 120 */
     int jpeg_len[2];
     atomic_int generates, uploads;
+    atomic_int forget;         /* the next generate: 404, the avatar is gone */
 } srv;
 
 typedef struct stream {
@@ -135,6 +136,10 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
         }
         return answer(c, srv.uploads ? 200 : 404, "{}");
     }
+    if (!strcmp(url, "/v1/generate") && atomic_exchange(&srv.forget, 0)) {
+        srv.uploads = 0;
+        return answer(c, 404, "{\"error\":\"unknown_avatar\",\"message\":\"restarted\"}");
+    }
     if (!strcmp(url, "/v1/generate")) {
         const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "frames");
         stream *s = calloc(1, sizeof *s);
@@ -215,7 +220,7 @@ static tc_face *face;
 
 static void reset(void)
 {
-    srv.down = srv.slow_ms = srv.die_after = srv.small = 0;
+    srv.down = srv.slow_ms = srv.die_after = srv.small = srv.forget = 0;
     srv.key = srv.header = NULL;
 }
 
@@ -367,6 +372,32 @@ static void test_no_fade_between_sentences(void **state)
     done(r, &c);
 }
 
+/* A provider that lost the avatar (restarted) gets it again at once, with
+ * no back-off, and the segment still comes from it. */
+static void test_avatar_lost(void **state)
+{
+    reset();
+    tc_face_remote *r = client(5, 0, NULL, NULL);
+    tc_segment s = segment(5);
+    assert_int_equal(tc_face_remote_attach(r, &s, 0), TC_OK);
+    assert_true(REMOTE(luma(&s, 4)));
+    s.frames.release(s.frames.opaque);
+    tc_face_remote_stats st0, st;
+    tc_face_remote_get_stats(r, &st0);
+    srv.forget = 1;
+    int64_t t0 = tc_now_ns();
+    assert_int_equal(tc_face_remote_attach(r, &s, 5), TC_OK);
+    assert_true(REMOTE(luma(&s, 0)));
+    assert_true(tc_now_ns() - t0 < 150000000LL); /* no back-off (it starts at 200 ms) */
+    for (int i = 1; i < 5; i++) assert_true(REMOTE(luma(&s, i)));
+    tc_face_remote_get_stats(r, &st);
+    assert_int_equal(st.uploads, st0.uploads + 1);
+    assert_int_equal(st.retries, st0.retries + 1);
+    assert_int_equal(st.failures, 0);
+    assert_int_equal(st.up, 1);
+    done(r, &s);
+}
+
 static void test_live_never_waits(void **state)
 {
     reset();
@@ -490,6 +521,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frames_and_crossfade),
         cmocka_unit_test(test_no_fade_between_sentences),
+        cmocka_unit_test(test_avatar_lost),
         cmocka_unit_test(test_live_never_waits),
         cmocka_unit_test(test_dies_midstream),
         cmocka_unit_test(test_wrong_size_is_fitted),

@@ -17,7 +17,9 @@
 #   - a live `run` with a broker: provider down at start (local face,
 #     /healthz says DOWN), then up (it is used: /metrics counts provider
 #     frames), then replaced by a slow one (frames are drawn locally, the
-#     message is still spoken); the recording has no gap.
+#     message is still spoken), one that dies mid-stream (failures
+#     counted), one that wants another key (/healthz shows the 401,
+#     fallbacks counted); every message is spoken; the recording has no gap.
 # timeout 150
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
@@ -215,6 +217,7 @@ note "live, provider up: $prov1 provider frames, $loc1 drawn locally"
 kill "$serve2"; wait_rc "$serve2"
 bg "$PYSYS" "$TC_ROOT/tests/face_fake.py" --port "$P3" --jpeg "$T/fake.jpg" --mode slow --delay 0.5 \
   --stats "$T/fake-live.json" >"$T/fake-live.log" 2>&1
+LIVE_FAKE=$LAST_PID
 wait_for_log "$T/fake-live.log" listening 10 || fail $NAME "slow fake did not start"
 sleep 0.5
 broker publish "$AMQP_URL" face '{"type":"text","id":"m2","text":"Now the provider is slow, but I am not."}'
@@ -225,6 +228,40 @@ prov2=$(metric "$T/m2.txt" 'talkcast_face_frames_total{stream="talkcast",source=
 fcheck "$loc2 - $loc1 > 40" || fail $NAME "slow provider: only $((loc2 - loc1)) frames drawn locally"
 grep -q '"uploads": 1' "$T/fake-live.json" || fail $NAME "the avatar was not uploaded again to the new provider"
 note "live, slow provider: $((loc2 - loc1)) frames drawn locally, $((prov2 - prov1)) from it in time"
+
+# swap_fake MODE ARGS...: the provider on P3 becomes tests/face_fake.py in MODE
+swap_fake() {
+  kill "$LIVE_FAKE"; wait_rc "$LIVE_FAKE"
+  bg "$PYSYS" "$TC_ROOT/tests/face_fake.py" --port "$P3" --jpeg "$T/fake.jpg" --stats "$T/fake-live-$1.json" --mode "$@" \
+    >"$T/fake-live-$1.log" 2>&1
+  LIVE_FAKE=$LAST_PID
+  wait_for_log "$T/fake-live-$1.log" listening 10 || fail $NAME "fake ($1) did not start"
+}
+# it dies mid-stream: the rest of each sentence is drawn locally, counted
+swap_fake die --after 5
+sleep 0.5
+broker publish "$AMQP_URL" face '{"type":"text","id":"m3","text":"This provider dies in the middle of my sentence."}'
+broker wait-events "$T/events.jsonl" finished 3 30 || fail $NAME "m3 not spoken with a dying provider"
+curl -s "http://127.0.0.1:$mp/metrics" >"$T/m3.txt"
+fail3=$(metric "$T/m3.txt" 'talkcast_face_request_failures_total{stream="talkcast"}')
+[ -n "$fail3" ] && [ "$fail3" -ge 1 ] || fail $NAME "a provider dying mid-stream is not counted: failures=$fail3"
+note "live, dying provider: $fail3 failed requests, m3 spoken"
+# it wants a key we do not have: /healthz says so, speech goes on locally
+swap_fake auth
+for _ in $(seq 1 50); do
+  http_status "http://127.0.0.1:$mp/healthz" >/dev/null
+  grep -q 'HTTP 401' "$T/http.body" && break
+  sleep 0.1
+done
+grep -q 'face provider DOWN.*HTTP 401' "$T/http.body" || fail $NAME "/healthz does not show the 401: $(cat "$T/http.body")"
+fb0=$(metric "$T/m3.txt" 'talkcast_face_fallbacks_total{stream="talkcast"}')
+broker publish "$AMQP_URL" face '{"type":"text","id":"m4","text":"Nobody draws me now, so I draw myself."}'
+broker wait-events "$T/events.jsonl" finished 4 30 || fail $NAME "m4 not spoken with a provider that refuses us"
+curl -s "http://127.0.0.1:$mp/metrics" >"$T/m4.txt"
+fb4=$(metric "$T/m4.txt" 'talkcast_face_fallbacks_total{stream="talkcast"}')
+[ "$fb4" -gt "$fb0" ] || fail $NAME "refused provider: fallbacks $fb0 -> $fb4"
+[ "$(metric "$T/m4.txt" 'talkcast_face_provider_up{stream="talkcast"}')" = 0 ] || fail $NAME "provider_up not 0 on 401"
+note "live, 401: /healthz '$(grep 'face provider' "$T/http.body" | cut -c1-150)'; fallbacks $fb0 -> $fb4"
 
 kill -TERM "$tc"
 wait_rc "$tc"
