@@ -103,6 +103,16 @@ sync=$("$PY" "$TC_ROOT/tests/lipsync_check.py" "$T/lips.mp4" 285 185 70 50) || f
 note "lip-sync via face-serve --renderer vector: $sync"
 kill "$sv"
 
+# PNG parts instead of JPEG
+P4=$(free_port)
+bg "$TC" face-serve --listen "127.0.0.1:$P4" --png 2>"$T/serve-png.log"
+sp=$LAST_PID
+for _ in $(seq 1 50); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P4/v1/health")" = 200 ] && break; sleep 0.1; done
+"$TC" say "$text" -o "$T/png.mp4" "${SZ[@]}" --face-provider "http://127.0.0.1:$P4" 2>"$T/say-png.log" || fail $NAME "say via PNG failed"
+[ "$(fstat "$T/say-png.log" frames_local)" = 0 ] && [ "$(fstat "$T/say-png.log" frames_remote)" -gt 60 ] \
+  || fail $NAME "PNG parts: $(grep 'face provider:' "$T/say-png.log")"
+kill "$sp"
+
 # a video avatar (mode=video): the provider continues the loop from the
 # frame the segment starts at, so its frames match a local render's
 ffmpeg -v error -f lavfi -i testsrc=s=320x240:r=30:d=2 -pix_fmt yuv420p -y "$T/loop.mp4"
