@@ -7,6 +7,7 @@
 #include "amqp/amqp.h"
 #include "core/config.h"
 #include "face/face.h"
+#include "face/remote.h"
 #include "stream/engine.h"
 #include "tts/tts.h"
 
@@ -42,6 +43,8 @@ int tc_cli_check_config(const tc_config *c, const char *stream);
 tc_tts_config tc_cli_tts_config(const tc_config *c);
 tc_face_config tc_cli_face_config(const tc_config *c);
 tc_amqp_config tc_cli_amqp_config(const tc_config *c);
+/* The face provider's settings (frame deadline only offline). */
+tc_face_remote_config tc_cli_face_remote_config(const tc_config *c, int live);
 /* Engine settings; outputs and frame limit as given. */
 tc_engine_config tc_cli_engine_config(const tc_config *c, int live, int64_t max_frames);
 
@@ -59,6 +62,8 @@ int tc_cli_health_handler(void *opaque, const char *path, struct tc_ops_buf *bod
 int tc_cli_health_live(tc_cli_health *h, char *why, size_t len);
 
 int tc_cli_say(int argc, char **argv);
+/* talkcast face-serve (face_serve.c) */
+int tc_cli_face_serve(int argc, char **argv);
 int tc_cli_run(int argc, char **argv);
 /* talkcast avatar add|list|remove|use|gc (avatar.c) */
 int tc_cli_avatar(int argc, char **argv);

@@ -130,6 +130,19 @@ tc_face_config tc_cli_face_config(const tc_config *c)
     return fc;
 }
 
+tc_face_remote_config tc_cli_face_remote_config(const tc_config *c, int live)
+{
+    tc_face_remote_config rc = {
+        .url = c->face_provider, .api_key = c->face_api_key, .auth_header = c->face_auth_header,
+        .connect_timeout = c->face_connect_timeout, .timeout = c->face_timeout, .retries = c->face_retries,
+        .frame_deadline = live ? 0 : c->face_frame_deadline, .crossfade = c->face_crossfade,
+        .health_interval = c->face_health_interval, .width = c->width, .height = c->height,
+        .fps_num = c->fps_num, .fps_den = c->fps_den, .sample_rate = c->sample_rate,
+        .pix_fmt = av_get_pix_fmt(c->pix_fmt), .fit = (tc_face_fit)c->fit, .name = c->stream_name,
+    };
+    return rc;
+}
+
 tc_engine_config tc_cli_engine_config(const tc_config *c, int live, int64_t max_frames)
 {
     tc_engine_config ec = {
@@ -178,6 +191,8 @@ int tc_cli_check_config(const tc_config *c, const char *stream)
     check_file(&n, stream, "amqp-cert", c->amqp_cert, 0);
     check_file(&n, stream, "amqp-key", c->amqp_key, 0);
     if (tc_encoder_check_params(c->x264_params, err, sizeof err) < 0) problem(&n, stream, "%s", err);
+    if (c->face_provider[0] && strncmp(c->face_provider, "http://", 7) && strncmp(c->face_provider, "https://", 8))
+        problem(&n, stream, "face-provider: '%s' is not an http:// or https:// URL", c->face_provider);
     for (size_t i = 0; i < c->n_outputs; i++) {
         tc_outfmt f = { 0 };
         if (tc_outfmt_parse(c->outputs[i], &f, err, sizeof err) < 0) {

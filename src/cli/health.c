@@ -24,6 +24,8 @@
 
 #define STALE_MIN_NS 2000000000LL
 
+static void face_metrics(tc_cli_health *h, const tc_station_stats *st, tc_ops_buf *b);
+
 static int64_t stale_after_ns(const tc_config *c)
 {
     int64_t t = (int64_t)(10e9 * c->fps_den / c->fps_num);
@@ -305,7 +307,70 @@ static void write_metrics(tc_cli_health *h, tc_ops_buf *b)
             tc_ops_prom_sample(b, "talkcast_tts_up", fl, st[i].tts_fallback_ok);
         }
     }
+    face_metrics(h, st, b);
     free(st);
+}
+
+/* The face providers' state under /healthz's verdict: a provider that is
+ * down does not make the stream unhealthy (the local face stands in), but
+ * an operator should see it. */
+static void face_health(tc_cli_health *h, tc_ops_buf *b)
+{
+    for (int i = 0; i < h->n; i++) {
+        tc_station_stats st;
+        tc_station_get_stats(h->stations[i], &st);
+        if (!st.face_remote) continue;
+        tc_ops_buf_printf(b,
+                          "stream %s: face provider %s; %lld frames from it, %lld drawn locally, %lld fallbacks, "
+                          "%lld failed requests%s%s\n",
+                          tc_station_name(h->stations[i]), st.face.up ? "up" : "DOWN (local rendering)",
+                          (long long)st.face.frames_remote, (long long)st.face.frames_late,
+                          (long long)st.face.fallbacks, (long long)st.face.failures,
+                          st.face.last_error[0] ? "; last error: " : "", st.face.last_error);
+    }
+}
+
+static void face_metrics(tc_cli_health *h, const tc_station_stats *st, tc_ops_buf *b)
+{
+    int any = 0;
+    for (int i = 0; i < h->n; i++) any |= st[i].face_remote;
+    if (!any) return;
+    tc_ops_prom_family(b, "talkcast_face_provider_up", "gauge", "1 while the remote face provider answers");
+    for (int i = 0; i < h->n; i++)
+        if (st[i].face_remote) {
+            const char *l[] = { "stream", tc_station_name(h->stations[i]), NULL };
+            tc_ops_prom_sample(b, "talkcast_face_provider_up", l, st[i].face.up);
+        }
+    tc_ops_prom_family(b, "talkcast_face_frames_total", "counter",
+                       "pictures of provider-rendered segments on air, by who drew them (provider, or local when late)");
+    for (int i = 0; i < h->n; i++)
+        if (st[i].face_remote) {
+            const char *lp[] = { "stream", tc_station_name(h->stations[i]), "source", "provider", NULL };
+            const char *ll[] = { "stream", tc_station_name(h->stations[i]), "source", "local", NULL };
+            tc_ops_prom_sample(b, "talkcast_face_frames_total", lp, (double)st[i].face.frames_remote);
+            tc_ops_prom_sample(b, "talkcast_face_frames_total", ll, (double)st[i].face.frames_late);
+        }
+    static const struct { const char *name, *help; size_t off; } c[] = {
+        { "talkcast_face_requests_total", "segments asked of the face provider", offsetof(tc_face_remote_stats, requests) },
+        { "talkcast_face_request_failures_total", "face requests that failed (before or during their frames)",
+          offsetof(tc_face_remote_stats, failures) },
+        { "talkcast_face_retries_total", "face requests retried", offsetof(tc_face_remote_stats, retries) },
+        { "talkcast_face_fallbacks_total", "segments drawn locally because the face provider was down",
+          offsetof(tc_face_remote_stats, fallbacks) },
+        { "talkcast_face_bad_frames_total", "provider frames that did not decode or had no valid index",
+          offsetof(tc_face_remote_stats, frames_bad) },
+        { "talkcast_face_resized_frames_total", "provider frames of the wrong size, fitted",
+          offsetof(tc_face_remote_stats, frames_resized) },
+        { "talkcast_face_uploads_total", "avatars uploaded to the face provider", offsetof(tc_face_remote_stats, uploads) },
+    };
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        tc_ops_prom_family(b, c[k].name, "counter", c[k].help);
+        for (int i = 0; i < h->n; i++)
+            if (st[i].face_remote) {
+                const char *l[] = { "stream", tc_station_name(h->stations[i]), NULL };
+                tc_ops_prom_sample(b, c[k].name, l, (double)*(const int64_t *)((const char *)&st[i].face + c[k].off));
+            }
+    }
 }
 
 /* ---- the handler ---------------------------------------------------------------- */
@@ -341,6 +406,7 @@ int tc_cli_health_handler(void *opaque, const char *path, tc_ops_buf *body, cons
         char why[512];
         int ok = tc_cli_health_live(h, why, sizeof why);
         tc_ops_buf_printf(body, "%s\n", ok ? "ok" : why);
+        face_health(h, body);
         return ok ? 200 : 503;
     }
     if (!strcmp(path, "/readyz")) return readyz(h, body);

@@ -56,6 +56,8 @@ static void print_usage(FILE *f)
             "  voices         list the voices of the configured TTS provider\n"
             "  avatar …       add (file or URL), list, remove, use, gc stored avatars\n"
             "                 ('talkcast avatar help'); set_avatar finds them by name\n"
+            "  face-serve     serve the face provider contract with the local renderers\n"
+            "                 (docs/face-provider.md; --listen HOST:PORT)\n"
             "  help COMMAND   show the options of COMMAND\n\n"
             "Configuration comes from CLI flags, then TALKCAST_* environment variables, then a\n"
             "./.env file (or the file named by TALKCAST_ENV_FILE), then defaults.\n"
@@ -173,6 +175,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "say")) return tc_cli_say(argc - 1, argv + 1);
     if (!strcmp(cmd, "voices")) return cmd_voices(argc - 1, argv + 1);
     if (!strcmp(cmd, "avatar")) return tc_cli_avatar(argc - 1, argv + 1);
+    if (!strcmp(cmd, "face-serve")) return tc_cli_face_serve(argc - 1, argv + 1);
     fprintf(stderr, "talkcast: unknown command '%s' (try 'talkcast --help')\n", cmd);
     return 2;
 }

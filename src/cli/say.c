@@ -133,14 +133,30 @@ static int render_video(const tc_config *cfg, spoken *s)
         tc_face_destroy(face);
         return r;
     }
+    /* with a provider, each sentence is asked for at once: its frames
+     * stream in while the engine renders what comes before */
+    tc_face_remote *remote = NULL;
+    if (r == TC_OK && cfg->face_provider[0]) {
+        tc_face_remote_config rc = tc_cli_face_remote_config(cfg, 0);
+        r = tc_face_remote_create(&remote, &rc);
+        if (r == TC_OK) r = tc_face_remote_set_avatar(remote, fc.path, face);
+        if (r < 0) fprintf(stderr, "talkcast say: face provider %s: %s\n", cfg->face_provider, tc_strerror(r));
+    }
     /* the idle lead-in is a silent segment with a closed mouth */
     tc_segment quiet = { 0 };
     quiet.n_samples = lead * spf;
     if (!(quiet.pcm = calloc((size_t)quiet.n_samples + 1, sizeof(float)))) r = TC_ERR_NOMEM;
     if (r == TC_OK) r = tc_engine_enqueue(e, &quiet);
     else free(quiet.pcm);
+    int64_t at = lead;
     for (int i = 0; r == TC_OK && i < s->n_segs; i++) {
-        r = tc_engine_enqueue(e, &s->segs[i]);
+        if (remote) r = tc_face_remote_attach(remote, &s->segs[i], at);
+        at += s->segs[i].n_samples / spf;
+        if (r == TC_OK) r = tc_engine_enqueue(e, &s->segs[i]);
+        if (r < 0 && s->segs[i].frames.release) {
+            s->segs[i].frames.release(s->segs[i].frames.opaque);
+            s->segs[i].frames = (tc_frame_source){ 0 };
+        }
         if (r == TC_OK) s->segs[i].pcm = NULL, s->segs[i].mouth = NULL; /* the engine owns them */
     }
     if (r == TC_OK) r = tc_engine_start(e);
@@ -150,6 +166,17 @@ static int render_video(const tc_config *cfg, spoken *s)
     tc_engine_output_stats(e, 0, &os);
     if (r == TC_OK && os.state == TC_OUTPUT_FAILED) r = TC_ERR_IO;
     tc_engine_destroy(e, 0);
+    if (remote) {
+        tc_face_remote_stats fs;
+        tc_face_remote_get_stats(remote, &fs);
+        tc_log(&log_ctx, TC_LOG_INFO,
+               "face provider: frames_remote=%lld frames_local=%lld requests=%lld failures=%lld fallbacks=%lld "
+               "retries=%lld bad=%lld resized=%lld uploads=%lld up=%d%s%s",
+               (long long)fs.frames_remote, (long long)fs.frames_late, (long long)fs.requests, (long long)fs.failures,
+               (long long)fs.fallbacks, (long long)fs.retries, (long long)fs.frames_bad, (long long)fs.frames_resized,
+               (long long)fs.uploads, fs.up, fs.last_error[0] ? " last_error=" : "", fs.last_error);
+    }
+    tc_face_remote_destroy(remote);
     tc_face_destroy(face);
     return r;
 }

@@ -31,6 +31,8 @@ struct tc_station {
     const tc_config *cfg;
     tc_engine *eng;
     tc_face *face;             /* the face on air; swapped by set_avatar */
+    tc_face_remote *remote;    /* the face provider, or NULL */
+    int64_t face_next;         /* speech thread: where the next segment asked of it should start */
     pthread_mutex_t face_lock; /* guards face */
     tc_tts *tts;
     tc_pipe *pipe;             /* NULL once closing */
@@ -206,6 +208,9 @@ static int on_set_avatar(void *opaque, const char *name, char *reason, size_t rl
         snprintf(reason, rlen, "set_avatar: cannot use '%s': %s", name, tc_strerror(rc));
         return rc;
     }
+    /* the provider animates the new avatar from the next segment on */
+    if (s->remote && (rc = tc_face_remote_set_avatar(s->remote, fc.path, face)) < 0)
+        tc_log(&log_ctx, TC_LOG_WARN, "the face provider keeps the previous avatar: %s", tc_strerror(rc));
     pthread_mutex_lock(&s->face_lock);
     tc_face *old = tc_engine_set_face(s->eng, face);
     s->face = face;
@@ -214,6 +219,21 @@ static int on_set_avatar(void *opaque, const char *name, char *reason, size_t rl
     tc_log(&log_ctx, TC_LOG_INFO, "avatar is now %s (%s, loaded in %.0f ms)", name, tc_face_name(face),
            (double)(tc_now_ns() - t0) / 1e6);
     return TC_OK;
+}
+
+static void on_segment(void *opaque, tc_segment *seg)
+{
+    tc_station *s = opaque;
+    if (!s->remote) return;
+    /* where a video avatar will be when it starts: after the segments
+     * asked for before it, or now; a guess (the pauses between messages are
+     * not counted), and the crossfade covers the difference */
+    const tc_config *c = s->cfg;
+    int64_t now = tc_engine_position(s->eng), per = (int64_t)c->sample_rate * c->fps_den;
+    if (s->face_next < now) s->face_next = now;
+    int r = tc_face_remote_attach(s->remote, seg, s->face_next);
+    s->face_next += (seg->n_samples * c->fps_num + per - 1) / per;
+    if (r < 0) tc_log(&log_ctx, TC_LOG_WARN, "face provider not asked for a segment: %s", tc_strerror(r));
 }
 
 /* ---- setup ------------------------------------------------------------------ */
@@ -251,7 +271,7 @@ static int start_messages(tc_station *s)
         .sample_rate = c->sample_rate, .stream = c->stream_name, .voices = s->voice_names,
         .n_voices = s->voice_names ? s->n_voices * 3 : 0, .synth_ahead = c->synth_ahead, .max_queue = 10000,
         .tail_s = c->pause_after, .dedupe = 4096,
-        .hooks = { on_settle, on_event, on_set_avatar }, .opaque = s,
+        .hooks = { on_settle, on_event, on_set_avatar, on_segment }, .opaque = s,
     };
     if ((rc = tc_pipe_create(&s->pipe, &pc)) < 0 || (rc = tc_pipe_start(s->pipe)) < 0)
         FAIL(1, "cannot start the speech pipeline: %s", tc_strerror(rc));
@@ -278,6 +298,13 @@ static int open_station(tc_station *s)
     char err[512] = "";
     if ((e = tc_engine_create(&s->eng, &ec, s->face, err, sizeof err)) < 0)
         FAIL(e == TC_ERR_INVAL || e == TC_ERR_UNSUPPORTED ? 2 : 1, "%s", err[0] ? err : tc_strerror(e));
+    if (c->face_provider[0]) {
+        tc_face_remote_config rc = tc_cli_face_remote_config(c, c->pace == TC_PACE_LIVE);
+        if ((e = tc_face_remote_create(&s->remote, &rc)) < 0)
+            FAIL(e == TC_ERR_INVAL ? 2 : 1, "face provider '%s': %s", c->face_provider, tc_strerror(e));
+        if ((e = tc_face_remote_set_avatar(s->remote, fc.path, s->face)) < 0)
+            FAIL(1, "cannot prepare avatar '%s' for the face provider: %s", c->avatar, tc_strerror(e));
+    }
     return c->amqp_url[0] ? start_messages(s) : 0;
 }
 
@@ -353,6 +380,13 @@ static void report(tc_station *s)
                "out%d state=%s bytes=%lld packets=%lld dropped=%lld reconnects=%lld failures=%lld", i, tc_output_state_name(os->state), (long long)os->bytes, (long long)os->packets,
                (long long)os->dropped, (long long)os->reconnects, (long long)os->failures);
     }
+    if (st.face_remote)
+        tc_log(&log_ctx, TC_LOG_INFO,
+               "face provider up=%d frames_remote=%lld frames_local=%lld requests=%lld failures=%lld fallbacks=%lld "
+               "retries=%lld bad=%lld resized=%lld uploads=%lld",
+               st.face.up, (long long)st.face.frames_remote, (long long)st.face.frames_late, (long long)st.face.requests,
+               (long long)st.face.failures, (long long)st.face.fallbacks, (long long)st.face.retries,
+               (long long)st.face.frames_bad, (long long)st.face.frames_resized, (long long)st.face.uploads);
     if (st.messaging)
         tc_log(&log_ctx, TC_LOG_INFO,
                "messages received=%lld spoken=%lld failed=%lld interrupted=%lld cleared=%lld requeued=%lld "
@@ -394,6 +428,7 @@ void tc_station_destroy(tc_station *s)
 {
     if (!s) return;
     if (s->eng) tc_engine_destroy(s->eng, s->abort);
+    tc_face_remote_destroy(s->remote); /* after the engine: its segments released their requests */
     tc_amqp_destroy(s->amqp); /* no more deliveries after this */
     tc_pipe_destroy(s->pipe);
     tc_tts_destroy(s->tts);
@@ -415,6 +450,10 @@ void tc_station_get_stats(tc_station *s, tc_station_stats *st)
     st->n_outputs = tc_engine_output_count(s->eng);
     if (st->n_outputs > 16) st->n_outputs = 16;
     for (int i = 0; i < st->n_outputs; i++) tc_engine_output_stats(s->eng, i, &st->outputs[i]);
+    if (s->remote) {
+        st->face_remote = 1;
+        tc_face_remote_get_stats(s->remote, &st->face);
+    }
     if (!s->amqp) return;
     st->messaging = 1;
     tc_amqp_get_stats(s->amqp, &st->amqp);

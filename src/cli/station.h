@@ -14,6 +14,7 @@
 
 #include "amqp/amqp.h"
 #include "core/config.h"
+#include "face/remote.h"
 #include "pipeline/pipeline.h"
 #include "stream/engine.h"
 #include "tts/tts.h"
@@ -53,6 +54,8 @@ typedef struct tc_station_stats {
     tc_tts_stats tts;
     int tts_ok, tts_fallback_ok;
     const char *tts_name;
+    int face_remote;                  /* 1 with a face provider */
+    tc_face_remote_stats face;
 } tc_station_stats;
 void tc_station_get_stats(tc_station *s, tc_station_stats *st);
 

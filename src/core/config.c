@@ -161,6 +161,27 @@ static const opt_ext options[] = {
     O("avatar-dir", 0, "TALKCAST_AVATAR_DIR", TC_OPT_STRING, OFF(avatar_dir), 0, "", 0, 0, NULL, G_AVATAR,
       "where set_avatar looks up names: those stored by 'talkcast avatar add' (kept in DIR/.store), "
       "then NAME, NAME.png/.jpg/.mp4, NAME/ sprite pack"),
+    O("face-provider", 0, "TALKCAST_FACE_PROVIDER", TC_OPT_STRING, OFF(face_provider), 0, "", 0, 0, NULL, G_AVATAR,
+      "remote talking-face provider base URL (docs/face-provider.md), e.g. http://127.0.0.1:8700; "
+      "\"\" = the avatar is rendered locally"),
+    SECRET("face-api-key", "TALKCAST_FACE_API_KEY", OFF(face_api_key), G_AVATAR,
+           "face provider API key (secret: never printed or logged)"),
+    O("face-auth-header", 0, "TALKCAST_FACE_AUTH_HEADER", TC_OPT_STRING, OFF(face_auth_header), 0, "", 0, 0, NULL,
+      G_AVATAR, "header that carries the face API key as \"NAME: KEY\"; \"\" = Authorization: Bearer KEY"),
+    O("face-connect-timeout", 0, "TALKCAST_FACE_CONNECT_TIMEOUT", TC_OPT_DOUBLE, OFF(face_connect_timeout), 0, "2",
+      0.05, 120, NULL, G_AVATAR, "seconds to connect to the face provider"),
+    O("face-timeout", 0, "TALKCAST_FACE_TIMEOUT", TC_OPT_DOUBLE, OFF(face_timeout), 0, "10", 0.1, 600, NULL,
+      G_AVATAR, "seconds the face provider may send nothing before a request is abandoned (the local face fills in)"),
+    O("face-retries", 0, "TALKCAST_FACE_RETRIES", TC_OPT_INT, OFF(face_retries), 0, "2", 0, 20, NULL, G_AVATAR,
+      "retries of a face request that failed before its first frame (back-off 0.2-2 s)"),
+    O("face-frame-deadline", 0, "TALKCAST_FACE_FRAME_DEADLINE", TC_OPT_DOUBLE, OFF(face_frame_deadline), 0, "5", 0,
+      600, NULL, G_AVATAR, "say: seconds to wait for each provider frame before the local face draws it; "
+      "a live stream never waits (a frame not there at its tick is drawn locally)"),
+    O("face-crossfade", 0, "TALKCAST_FACE_CROSSFADE", TC_OPT_INT, OFF(face_crossfade), 0, "6", 0, 120, NULL,
+      G_AVATAR, "frames over which provider frames fade in from and out to the local face; 0 = cut"),
+    O("face-health-interval", 0, "TALKCAST_FACE_HEALTH_INTERVAL", TC_OPT_DOUBLE, OFF(face_health_interval), 0, "2",
+      0.1, 3600, NULL, G_AVATAR, "seconds between face provider health checks (a provider found down is used again "
+      "once it answers)"),
     O("duration", 0, "TALKCAST_DURATION", TC_OPT_DOUBLE, OFF(duration), 0, "0", 0, 1e9, NULL, G_RUN,
       "stop after this many seconds of stream; 0 = run until stopped"),
     O("pace", 0, "TALKCAST_PACE", TC_OPT_ENUM, OFF(pace), 0, "live", 0, 0, pace_names, G_RUN,

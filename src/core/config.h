@@ -83,6 +83,12 @@ typedef struct tc_config {
     int on_stop;              /* tc_pipe_drain_mode: 0 sentence, 1 message, 2 now */
     double stop_timeout;
     char *avatar_dir;
+    /* remote face provider (face/remote.h) */
+    char *face_provider;      /* base URL; "" = local rendering only */
+    char *face_api_key;       /* secret */
+    char *face_auth_header;   /* "" = Authorization: Bearer */
+    double face_connect_timeout, face_timeout, face_frame_deadline, face_health_interval;
+    int face_retries, face_crossfade;
     /* run */
     double duration;          /* seconds; 0 = run until stopped */
     int pace;                 /* tc_pace */

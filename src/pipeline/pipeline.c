@@ -314,6 +314,7 @@ static int sink(void *opaque, tc_tts_chunk *ch)
     j->sentences++;
     j->samples += ch->n_samples;
     pthread_mutex_unlock(&p->lock);
+    if (p->cfg.hooks.segment) p->cfg.hooks.segment(p->cfg.opaque, &seg);
     if ((r = enqueue(p, &seg)) < 0) {
         pthread_mutex_lock(&p->lock);
         j->segs_enqueued--;
@@ -322,6 +323,7 @@ static int sink(void *opaque, tc_tts_chunk *ch)
     }
     return TC_OK;
 fail:
+    if (seg.frames.release) seg.frames.release(seg.frames.opaque);
     free(seg.pcm);
     free(seg.mouth);
     free(sc);

@@ -73,6 +73,9 @@ typedef struct tc_pipe_hooks {
     void (*event)(void *opaque, const char *name, const char *json);
     /* set_avatar: switch the face; TC_OK, or an error with a reason. */
     int (*set_avatar)(void *opaque, const char *avatar, char *reason, size_t reason_len);
+    /* May be NULL. A speech segment about to be queued (speech thread): it
+     * may hang a frame source on it (engine.h), e.g. a remote face. */
+    void (*segment)(void *opaque, tc_segment *seg);
 } tc_pipe_hooks;
 
 typedef struct tc_pipe_config {

@@ -59,6 +59,11 @@ struct tc_engine {
     int has_cur;
     int64_t cur_pos;
     tc_segment_result cur_res;
+    /* the frame source of this tick's segment and its frame index; owned
+     * (released after the picture) when the segment ended in this tick */
+    tc_frame_source tick_src;
+    int64_t tick_idx;
+    int tick_src_owned;
 
     tick_item *items;
     int n_items;
@@ -108,6 +113,7 @@ struct tc_engine {
 
 static void segment_free(tc_segment *s)
 {
+    if (s->frames.release) s->frames.release(s->frames.opaque);
     free(s->pcm);
     free(s->mouth);
     memset(s, 0, sizeof *s);
@@ -202,6 +208,8 @@ static void mix_tick(tc_engine *e, tick_item *it, int64_t n, tc_mouth *mouth)
     }
     if (e->has_cur) {
         int64_t idx = n - e->cur_res.start_frame;
+        e->tick_src = e->cur.frames;
+        e->tick_idx = idx;
         if (e->cur.mouth && idx >= 0 && idx < e->cur.n_mouth) *mouth = e->cur.mouth[idx];
         int64_t left = e->cur.n_samples - e->cur_pos;
         int take = left < nb ? (int)left : nb;
@@ -213,6 +221,9 @@ static void mix_tick(tc_engine *e, tick_item *it, int64_t n, tc_mouth *mouth)
             /* The next segment starts on the next frame boundary. */
             e->cur_res.end_frame = n + 1;
             e->cur_res.samples_played = e->cur_pos;
+            /* its last picture is still to come: release the source after it */
+            e->tick_src_owned = e->cur.frames.release != NULL;
+            e->cur.frames.release = NULL;
             segment_finish(e, &e->cur, &e->cur_res, 0);
             e->has_cur = 0;
         } else {
@@ -403,6 +414,7 @@ static void *engine_thread(void *arg)
         tc_mouth mouth;
         static const tc_mouth shut = { 0 };
         int64_t said = atomic_load(&e->speech_samples);
+        e->tick_src.picture = NULL;
         mix_tick(e, it, n, &mouth);
         int idle = !e->has_cur && atomic_load(&e->speech_samples) == said && !memcmp(&mouth, &shut, sizeof mouth);
 
@@ -414,7 +426,10 @@ static void *engine_thread(void *arg)
         } else {
             int changed = 0;
             pthread_mutex_lock(&e->face_lock);
-            int r = tc_face_render(e->face, n + e->face_delta, &mouth, it->pic, &changed);
+            int r = e->tick_src.picture
+                        ? e->tick_src.picture(e->tick_src.opaque, e->tick_idx, e->face, n + e->face_delta, &mouth,
+                                              it->pic, &changed)
+                        : tc_face_render(e->face, n + e->face_delta, &mouth, it->pic, &changed);
             pthread_mutex_unlock(&e->face_lock);
             if (r < 0) {
                 /* Keep the timeline: the encoder repeats the last picture. */
@@ -429,12 +444,18 @@ static void *engine_thread(void *arg)
                 atomic_fetch_add(&e->pics_in_flight, 1);
             }
         }
+        if (e->tick_src_owned) {
+            e->tick_src.release(e->tick_src.opaque);
+            e->tick_src_owned = 0;
+        }
         e->prev_idle = idle;
         if (tc_queue_put(e->work, it, -1) != TC_OK) break;
         atomic_fetch_add(&e->frames, 1);
         atomic_store(&e->last_tick_ns, (long long)tc_now_ns());
         atomic_fetch_add(&e->samples, it->nb);
     }
+    if (e->tick_src_owned) e->tick_src.release(e->tick_src.opaque);
+    e->tick_src_owned = 0;
     drop_all_segments(e, atomic_load(&e->frames));
     tc_queue_close(e->work);
     return NULL;

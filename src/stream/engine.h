@@ -53,6 +53,21 @@ typedef struct tc_segment_result {
     int interrupted;          /* cut short by tc_engine_interrupt / destroy */
 } tc_segment_result;
 
+/* Pictures for a segment from somewhere else than the face (e.g. a remote
+ * talking-face provider, face/remote.h), so the engine needs no network
+ * code. Engine thread. `picture` fills `out` for frame i of the segment
+ * (0 = its first) like tc_face_render; `face` is the renderer on air (held
+ * by the engine for the call) and renders timeline frame n with `mouth`
+ * whenever the source has nothing in time or blends. It must not block
+ * longer than its owner configured (live: not at all). `release` runs once
+ * when the segment is done or dropped (after its last picture). */
+typedef struct tc_frame_source {
+    int (*picture)(void *opaque, int64_t i, tc_face *face, int64_t n, const tc_mouth *mouth, AVFrame *out,
+                   int *changed);
+    void (*release)(void *opaque);
+    void *opaque;
+} tc_frame_source;
+
 /* A piece of speech: mono float PCM at the engine's sample rate and a mouth
  * track with one entry per frame from the segment's first frame (missing
  * entries = mouth closed). Segments start on a frame boundary and play back
@@ -68,6 +83,7 @@ typedef struct tc_segment {
     void (*on_start)(void *opaque, const tc_segment_result *r);
     void (*on_done)(void *opaque, const tc_segment_result *r);
     void *opaque;
+    tc_frame_source frames;   /* optional (all NULL = the face renders) */
 } tc_segment;
 
 typedef struct tc_engine_stats {

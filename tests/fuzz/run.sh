@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 SECS=${1:-20}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(msg env landmarks sprite tts_response)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(msg env landmarks sprite tts_response face_mp)
 BUILD=${FUZZ_BUILD:-build-fuzz}
 HERE=tests/fuzz
 

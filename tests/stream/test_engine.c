@@ -355,6 +355,96 @@ static int teardown(void **state)
     return system(cmd);
 }
 
+/* ---- frame sources (a segment's pictures from elsewhere) ------------------ */
+
+typedef struct src_rec {
+    int64_t asked[64];
+    int n_asked, released, asked_at_release;
+    AVFrame *solid;
+} src_rec;
+
+static int src_picture(void *opaque, int64_t i, tc_face *face, int64_t n, const tc_mouth *mouth, AVFrame *out,
+                       int *changed)
+{
+    src_rec *r = opaque;
+    assert_false(r->released);
+    assert_true(r->n_asked < 64);
+    r->asked[r->n_asked++] = i;
+    if (i % 2) return tc_face_render(face, n, mouth, out, changed); /* "late": the local face */
+    *changed = 1;
+    return av_frame_ref(out, r->solid);
+}
+
+static void src_release(void *opaque)
+{
+    src_rec *r = opaque;
+    r->released++;
+    r->asked_at_release = r->n_asked;
+}
+
+/* The engine asks a segment's source for each of its frames, in order, and
+ * releases it exactly once after its last picture; a segment dropped
+ * before it played is released without a picture. */
+static void test_frame_source(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/src.mkv", tmpdir);
+    const char *outs[] = { path };
+    tc_engine_config c = base_cfg(outs, 1, 60, 0);
+    src_rec rec = { 0 }, rec2 = { 0 };
+    tc_face_config fc = { 320, 240, AV_PIX_FMT_YUV420P, 30, 1, TC_FACE_FIT_PAD, NULL, 1, 0, NULL, 0 };
+    assert_int_equal(tc_face_alloc_frame(&fc, &rec.solid), TC_OK);
+    tc_segment_result r1 = { 0 };
+    tc_segment segs[1] = { tone(1.0, 48000, 440, record_done, &r1) };
+    segs[0].frames = (tc_frame_source){ src_picture, src_release, &rec };
+    run_engine(&c, segs, 1);
+    assert_int_equal(rec.released, 1);
+    assert_int_equal(rec.n_asked, 30);
+    assert_int_equal(rec.asked_at_release, 30); /* released after its last picture, not before */
+    for (int i = 0; i < 30; i++) assert_int_equal(rec.asked[i], i);
+    av_frame_free(&rec.solid);
+
+    /* live: the playing segment is interrupted, the queued one never plays */
+    c = base_cfg(outs, 1, 45, 1);
+    tc_face *face = make_face(&c);
+    tc_engine *e = NULL;
+    char err[256];
+    assert_int_equal(tc_engine_create(&e, &c, face, err, sizeof err), TC_OK);
+    memset(&rec, 0, sizeof rec);
+    assert_int_equal(tc_face_alloc_frame(&fc, &rec.solid), TC_OK);
+    rec2.solid = rec.solid;
+    tc_segment_result q1 = { 0 }, q2 = { 0 };
+    tc_segment s1 = tone(3.0, 48000, 440, record_done, &q1), s2 = tone(1.0, 48000, 440, record_done, &q2);
+    s1.frames = (tc_frame_source){ src_picture, src_release, &rec };
+    s2.frames = (tc_frame_source){ src_picture, src_release, &rec2 };
+    assert_int_equal(tc_engine_enqueue(e, &s1), TC_OK);
+    assert_int_equal(tc_engine_enqueue(e, &s2), TC_OK);
+    assert_int_equal(tc_engine_start(e), TC_OK);
+    usleep(400000);
+    tc_engine_interrupt(e);
+    assert_int_equal(tc_engine_wait(e, 10000), TC_OK);
+    tc_engine_destroy(e, 0);
+    tc_face_destroy(face);
+    assert_int_equal(rec.released, 1);
+    assert_true(rec.n_asked >= 1 && rec.n_asked < 90);
+    assert_int_equal(rec2.released, 1);
+    assert_int_equal(rec2.n_asked, 0);
+    av_frame_free(&rec.solid);
+
+    /* destroyed with segments still queued: released all the same */
+    c = base_cfg(outs, 1, 10, 0);
+    face = make_face(&c);
+    assert_int_equal(tc_engine_create(&e, &c, face, err, sizeof err), TC_OK);
+    memset(&rec, 0, sizeof rec);
+    s1 = tone(1.0, 48000, 440, NULL, NULL);
+    s1.frames = (tc_frame_source){ src_picture, src_release, &rec };
+    assert_int_equal(tc_engine_enqueue(e, &s1), TC_OK);
+    tc_engine_destroy(e, 1);
+    tc_face_destroy(face);
+    assert_int_equal(rec.released, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_live_catch_up_keeps_timeline),
         cmocka_unit_test(test_switch_face_mid_stream),
         cmocka_unit_test(test_bad_config_is_refused),
+        cmocka_unit_test(test_frame_source),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
