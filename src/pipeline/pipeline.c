@@ -27,6 +27,8 @@ typedef struct seg_ctx {
     tc_pipe_job *job;         /* NULL: a pause between messages */
     int last;                 /* the message's final sentence */
     int64_t samples;          /* speech samples in it (without padding) */
+    const char *text;         /* the sentence (the segment's cap_text, borrowed), or NULL */
+    int sentence;
 } seg_ctx;
 
 /* ---- ids already settled (idempotency) ------------------------------- */
@@ -173,6 +175,7 @@ static void job_complete(tc_pipe *p, tc_pipe_job *j)
         json_object_object_add(d, "sentences", json_object_new_int(j->sentences));
         json_object_object_add(d, "start_frame", json_object_new_int64(j->start_frame));
         json_object_object_add(d, "end_frame", json_object_new_int64(j->end_frame));
+        if (j->msg.text) json_object_object_add(d, "text", json_object_new_string(j->msg.text)); /* what the captions said */
         tc_pipe_emit(p, "finished", &j->msg, d);
         tc_pipe_settle(p, j, TC_PIPE_SPOKEN, NULL);
     } else if (j->stop == STOP_INTERRUPT || j->stop == STOP_RESTART) {
@@ -241,6 +244,14 @@ static void seg_started(void *opaque, const tc_segment_result *r)
         tc_pipe_emit(p, "started", &j->msg, d);
         tc_pipe_update_state(p, "speech on air");
     }
+    if (j && c->text) { /* the sentence's words, as the captions show them */
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "text", json_object_new_string(c->text));
+        json_object_object_add(d, "sentence", json_object_new_int(c->sentence));
+        json_object_object_add(d, "start_ms", json_object_new_double(frames_ms(p, r->start_frame)));
+        json_object_object_add(d, "duration_ms", json_object_new_double(1000.0 * (double)c->samples / p->cfg.sample_rate));
+        tc_pipe_emit(p, "caption", &j->msg, d);
+    }
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -299,7 +310,12 @@ static int sink(void *opaque, tc_tts_chunk *ch)
     r = ch->has_timing ? tc_lips_track(&p->lips, ch->phonemes, ch->n_phonemes, ch->pcm, ch->n_samples, &seg.mouth, &seg.n_mouth)
                        : tc_lips_estimate(&p->lips, ch->pcm, ch->n_samples, &seg.mouth, &seg.n_mouth);
     if (r < 0) goto fail;
-    *sc = (seg_ctx){ p, j, ch->last, ch->n_samples };
+    if (ch->text && (r = tc_cap_words(ch, &seg.cap_words, &seg.n_cap_words)) < 0) goto fail;
+    if (seg.n_cap_words > 0) { /* the segment starts with the chunk: the same offsets */
+        seg.cap_text = ch->text;
+        ch->text = NULL;
+    }
+    *sc = (seg_ctx){ p, j, ch->last, ch->n_samples, seg.cap_text, ch->sentence };
     seg.on_start = seg_started;
     seg.on_done = seg_done;
     seg.opaque = sc;
@@ -324,6 +340,8 @@ static int sink(void *opaque, tc_tts_chunk *ch)
 fail:
     free(seg.pcm);
     free(seg.mouth);
+    free(seg.cap_text);
+    free(seg.cap_words);
     free(sc);
     return r;
 }
@@ -344,7 +362,7 @@ static void enqueue_pause(tc_pipe *p)
         free(seg.pcm);
         return; /* no pause then; nothing else depends on it */
     }
-    *sc = (seg_ctx){ p, NULL, 0, 0 };
+    *sc = (seg_ctx){ p, NULL, 0, 0, NULL, 0 };
     seg.on_done = seg_done;
     seg.opaque = sc;
     pthread_mutex_lock(&p->lock);
@@ -367,7 +385,7 @@ static void speak(tc_pipe *p, tc_pipe_job *j)
     pthread_mutex_unlock(&p->lock);
     tc_tts_request req = { j->msg.text, j->msg.voice ? j->msg.voice : voice[0] ? voice : NULL, j->msg.rate,
                            j->msg.pitch };
-    seg_ctx c = { p, j, 0, 0 };
+    seg_ctx c = { p, j, 0, 0, NULL, 0 };
     int r = tc_tts_speak(p->cfg.tts, &req, sink, &c);
 
     pthread_mutex_lock(&p->lock);

@@ -21,6 +21,7 @@
 #define SEGQ_CAP 256           /* queued speech segments */
 #define CANCEL_CAP 64          /* groups cancelled between two ticks */
 #define CATCHUP_FRAMES 2       /* this many frames behind: skip rendering */
+#define CAPTION_HOLD_S 1.0     /* captions stay this long after speech stops */
 
 static const tc_log_ctx log_ctx = { "engine", NULL };
 
@@ -31,6 +32,8 @@ typedef struct tick_item {
     int force_key;              /* the first live frame after a replay: an IDR */
     int nb;                     /* audio samples in this tick */
     float *audio[MAX_CHANNELS]; /* preallocated planes of max_samples */
+    int n_cc;                   /* 608 caption triplets for this frame */
+    uint8_t cc[3 * TC_CAP608_MAX_PAIRS];
 } tick_item;
 
 struct tc_engine {
@@ -59,6 +62,13 @@ struct tc_engine {
     int has_cur;
     int64_t cur_pos;
     tc_segment_result cur_res;
+    int cur_word;               /* next caption word of `cur` */
+
+    /* Caption track (engine thread; NULL when off). While it is busy the
+     * stream stays on live encoding: replayed idle packets carry no
+     * captions, and the erase must reach the viewers. */
+    tc_cap608 *cap;
+    atomic_llong cap_words, cap_pairs, cap_clears;
 
     tick_item *items;
     int n_items;
@@ -110,6 +120,8 @@ static void segment_free(tc_segment *s)
 {
     free(s->pcm);
     free(s->mouth);
+    free(s->cap_text);
+    free(s->cap_words);
     memset(s, 0, sizeof *s);
 }
 
@@ -181,6 +193,7 @@ static void cancel_groups(tc_engine *e, int64_t n)
             e->cur_res.end_frame = n;
             segment_finish(e, &e->cur, &e->cur_res, 1);
             e->has_cur = 0;
+            if (e->cap) tc_cap608_clear(e->cap, 1);
         }
     }
     for (int i = 0; i < nd; i++) {
@@ -197,12 +210,19 @@ static void mix_tick(tc_engine *e, tick_item *it, int64_t n, tc_mouth *mouth)
     if (!e->has_cur && pop_segment(e, &e->cur)) {
         e->has_cur = 1;
         e->cur_pos = 0;
+        e->cur_word = 0;
         e->cur_res = (tc_segment_result){ n, n, tc_clock_frame_start(&e->clk, n), 0, 0 };
         if (e->cur.on_start) e->cur.on_start(e->cur.opaque, &e->cur_res);
     }
     if (e->has_cur) {
         int64_t idx = n - e->cur_res.start_frame;
         if (e->cur.mouth && idx >= 0 && idx < e->cur.n_mouth) *mouth = e->cur.mouth[idx];
+        /* words whose first sample is at or before this frame's: never
+         * ahead of the speech */
+        while (e->cap && e->cur_word < e->cur.n_cap_words && e->cur.cap_words[e->cur_word].start <= e->cur_pos) {
+            const tc_cap_word *w = &e->cur.cap_words[e->cur_word++];
+            tc_cap608_word(e->cap, e->cur.cap_text + w->pos, w->len);
+        }
         int64_t left = e->cur.n_samples - e->cur_pos;
         int take = left < nb ? (int)left : nb;
         memcpy(it->audio[0], e->cur.pcm + e->cur_pos, (size_t)take * sizeof(float));
@@ -390,7 +410,10 @@ static void *engine_thread(void *arg)
                 skip_render = now - deadline > CATCHUP_FRAMES * frame_ns;
             }
         }
-        if (atomic_exchange(&e->interrupt_req, 0)) drop_all_segments(e, n);
+        if (atomic_exchange(&e->interrupt_req, 0)) {
+            drop_all_segments(e, n);
+            if (e->cap) tc_cap608_clear(e->cap, 1); /* off the screen at once */
+        }
         if (atomic_exchange(&e->cancel_req, 0)) cancel_groups(e, n);
 
         void *slot;
@@ -404,7 +427,17 @@ static void *engine_thread(void *arg)
         static const tc_mouth shut = { 0 };
         int64_t said = atomic_load(&e->speech_samples);
         mix_tick(e, it, n, &mouth);
-        int idle = !e->has_cur && atomic_load(&e->speech_samples) == said && !memcmp(&mouth, &shut, sizeof mouth);
+        int spoke = atomic_load(&e->speech_samples) != said;
+        it->n_cc = 0;
+        if (e->cap) {
+            tc_cap608_stats cs;
+            it->n_cc = tc_cap608_tick(e->cap, n, spoke, it->cc);
+            tc_cap608_get_stats(e->cap, &cs);
+            atomic_store(&e->cap_words, cs.words);
+            atomic_store(&e->cap_pairs, cs.pairs);
+            atomic_store(&e->cap_clears, cs.clears);
+        }
+        int idle = !e->has_cur && !spoke && !memcmp(&mouth, &shut, sizeof mouth) && !(e->cap && tc_cap608_busy(e->cap));
 
         if (idle_replay_tick(e, it, n, idle)) {
             /* the pre-encoded packet stands for this frame */
@@ -487,7 +520,16 @@ static void *encoder_thread(void *arg)
                 e->replay_run = 0;
                 if (it->force_key) tc_encoder_request_keyframe(e->enc); /* after replayed packets */
                 int64_t t0 = tc_encoder_video_suspended(e->enc) ? tc_now_ns() : 0;
+                /* captions ride on the frame as A/53 side data (x264 writes
+                 * an SEI); the picture may be repeated, so they come off again */
+                AVFrameSideData *sd = NULL;
+                if (it->n_cc && e->last_pic->buf[0] &&
+                    (sd = av_frame_new_side_data(e->last_pic, AV_FRAME_DATA_A53_CC, (size_t)it->n_cc * 3)))
+                    memcpy(sd->data, it->cc, (size_t)it->n_cc * 3);
+                else if (it->n_cc)
+                    tc_log(&log_ctx, TC_LOG_WARN, "captions of frame %lld lost: out of memory", (long long)it->n);
                 r = tc_encoder_video(e->enc, e->last_pic, it->n);
+                if (sd) av_frame_remove_side_data(e->last_pic, AV_FRAME_DATA_A53_CC);
                 if (t0 && r >= 0)
                     tc_log(&log_ctx, TC_LOG_DEBUG, "x264 opened again for frame %lld in %.1f ms", (long long)it->n,
                            (double)(tc_now_ns() - t0) / 1e6);
@@ -548,6 +590,12 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
         cfg->keyint, cfg->encoder_threads, cfg->x264_params,
     };
     e->enc_cfg = ec;
+    if (cfg->captions &&
+        (r = tc_cap608_create(&e->cap, cfg->caption_rows ? cfg->caption_rows : 2, cfg->fps_num, cfg->fps_den,
+                              (int)(CAPTION_HOLD_S * cfg->fps_num / cfg->fps_den + 0.5))) < 0) {
+        snprintf(err, (size_t)errlen, "cannot set up captions: %s (rows must be 2 or 3)", tc_strerror(r));
+        goto fail;
+    }
     if ((r = tc_encoder_create(&e->enc, &ec, fan_out, e)) < 0) {
         snprintf(err, (size_t)errlen, "cannot open the encoders: %s (see log)", tc_strerror(r));
         goto fail;
@@ -704,6 +752,7 @@ void tc_engine_destroy(tc_engine *e, int abort)
     for (int i = 0; i < e->n_outs; i++) tc_output_destroy(e->outs[i], abort);
     free(e->outs);
     tc_encoder_destroy(e->enc);
+    tc_cap608_destroy(e->cap);
     if (e->has_cur) segment_free(&e->cur);
     tc_segment s;
     while (pop_segment(e, &s)) segment_free(&s);
@@ -741,6 +790,9 @@ void tc_engine_get_stats(tc_engine *e, tc_engine_stats *st)
     st->segments_done = atomic_load(&e->seg_done);
     st->segments_interrupted = atomic_load(&e->seg_interrupted);
     st->queued_segments = atomic_load(&e->queued_segments);
+    st->caption_words = atomic_load(&e->cap_words);
+    st->caption_pairs = atomic_load(&e->cap_pairs);
+    st->caption_clears = atomic_load(&e->cap_clears);
 }
 
 int tc_engine_output_count(const tc_engine *e) { return e->n_outs; }

@@ -154,6 +154,19 @@ static void test_words_from_chunk(void **state)
     assert_int_equal(w[2].end, 800);
     free(w);
 
+    /* punctuation espeak leaves out of its words is taken back */
+    char punct[] = "\xc2\xbfQu\xc3\xa9? Hello, there.";
+    tc_word ev2[3] = { { 100, 2, 4 }, { 300, 8, 5 }, { 600, 15, 5 } };
+    ch.text = punct;
+    ch.words = ev2;
+    assert_int_equal(tc_cap_words(&ch, &w, &n), TC_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(w[0].pos, 0);
+    assert_int_equal(w[0].len, 7); /* "¿Qué?" */
+    assert_int_equal(w[1].len, 6); /* "Hello," */
+    assert_int_equal(w[2].len, 6); /* "there." */
+    free(w);
+
     /* nothing but spaces: no words */
     char blank[] = "   ";
     ch.words = NULL;
