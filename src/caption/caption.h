@@ -67,7 +67,9 @@ void tc_cap608_word(tc_cap608 *c, const char *utf8, int len);
 void tc_cap608_clear(tc_cap608 *c, int now);
 /* Frame n: `speaking` says whether speech is on air at n (for the hold).
  * Writes up to TC_CAP608_MAX_PAIRS cc_data triplets (0xFC, b1, b2: field 1,
- * valid, odd parity) into cc and returns how many (0: nothing to send). */
+ * valid, odd parity) into cc and returns how many (0: nothing to send).
+ * While captions are on screen and nothing is queued it sends a null pair
+ * (0x80 0x80) each frame. */
 int tc_cap608_tick(tc_cap608 *c, int64_t n, int speaking, uint8_t *cc);
 /* Something is on screen or still queued: the stream must stay on live
  * encoding (no pre-encoded idle packets) until this is 0. */

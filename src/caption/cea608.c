@@ -271,6 +271,14 @@ int tc_cap608_tick(tc_cap608 *c, int64_t n, int speaking, uint8_t *cc)
         c->count--;
     }
     c->st.pairs += k;
+    if (k == 0 && c->shown) {
+        /* null padding while captions are up, as line 21 always carries
+         * something: decoders that refresh on a timer (FFmpeg's real-time
+         * mode) see the last characters without waiting for more text */
+        cc[0] = 0xFC;
+        cc[1] = cc[2] = 0x80;
+        return 1;
+    }
     return k;
 }
 

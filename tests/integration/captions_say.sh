@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# captions_say — closed captions read back by FFmpeg's own 608 decoder
+# (ccaption_dec through `movie=F[out0+subcc]`), judged against the WebVTT
+# talkcast writes for the same speech (tests/captions_check.py):
+#  1. `say TEXT -o out.mp4 --subtitles out.vtt` with non-ASCII text (Ça,
+#     €, señor, and 日本語 that 608 cannot carry at all): the VTT parses with
+#     the webvtt package; every word shows in the 608 captions in order,
+#     each cue's first word within -50..+300 ms of its spoken start; the
+#     accents arrive exactly; --subtitles out.srt writes SRT.
+#  2. a live `run` to a file: a long message interrupted mid-sentence —
+#     the captions are erased within 300 ms of the cut frame and nothing is
+#     shown until the next message; the next message's captions are erased
+#     0.5-2 s after its speech ends (hold of 1 s, idle loop after); each
+#     sentence has a `caption` event with its text.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$(dirname "$0")/../lib.sh"
+NAME=captions_say
+need ffmpeg ffprobe python3
+tc_tmpdir
+TC=$(tc_bin)
+"$PYSYS" -c 'import webvtt' 2>/dev/null || fail $NAME "python3-webvtt is not installed (scripts/deps.sh)"
+
+decode() { # FILE -> FILE.rt.srt (real-time mode) and FILE.buf.srt (buffered)
+  ffmpeg -nostdin -v error -real_time 1 -f lavfi -i "movie=$1[out0+subcc]" -map 0:s -y "$1.rt.srt" \
+    || fail $NAME "ffmpeg could not decode the captions of $1"
+  ffmpeg -nostdin -v error -f lavfi -i "movie=$1[out0+subcc]" -map 0:s -y "$1.buf.srt" \
+    || fail $NAME "ffmpeg could not decode the captions of $1"
+}
+
+text="Hello there, this is a caption test. Ça coûte 5 €, señor! 日本語 okay? The quick brown fox jumps over the lazy dog, again and again, until the end of the line. Tom & Jerry."
+"$TC" say "$text" -o "$T/say.mp4" --subtitles "$T/say.vtt" --width 640 --height 360 2>"$T/say.log" \
+  || fail $NAME "say failed: $(tail -2 "$T/say.log")"
+grep -q "Ça coûte 5 €, señor!" "$T/say.vtt" || fail $NAME "the VTT lost the non-ASCII text"
+grep -q "日本語 okay?" "$T/say.vtt" || fail $NAME "the VTT lost the text 608 cannot carry"
+grep -q "Tom &amp; Jerry." "$T/say.vtt" || fail $NAME "& is not escaped in the VTT"
+decode "$T/say.mp4"
+res=$("$PYSYS" "$TC_ROOT/tests/captions_check.py" say "$T/say.vtt" "$T/say.mp4.rt.srt" "$T/say.mp4.buf.srt" 2>&1) \
+  || fail $NAME "say: $res"
+note "say: $res"
+grep -q "Ça coûte 5 EUR, señor!" "$T/say.mp4.buf.srt" || fail $NAME "608 captions lack 'Ça coûte 5 EUR, señor!'"
+if grep -q "日本" "$T/say.mp4.buf.srt"; then fail $NAME "608 captions carry characters 608 has not"; fi
+
+"$TC" say "Short one. Two sentences." -o "$T/w.wav" --subtitles "$T/w.srt" 2>"$T/w.log" \
+  || fail $NAME "say --subtitles F.srt failed: $(tail -2 "$T/w.log")"
+head -2 "$T/w.srt" | grep -qE '^00:00:00,[0-9]{3} --> 00:00:0[0-9],[0-9]{3}$' || fail $NAME "SRT timing line: $(head -2 "$T/w.srt")"
+grep -q "Two sentences." "$T/w.srt" || fail $NAME "SRT text missing"
+if "$TC" say "x" -o "$T/x.wav" --subtitles "$T/x.txt" 2>/dev/null; then fail $NAME "--subtitles x.txt accepted"; fi
+if "$TC" say "no captions" -o "$T/nc.mp4" --no-captions --width 320 --height 180 2>"$T/nc.log"; then
+  decode "$T/nc.mp4"
+  [ ! -s "$T/nc.mp4.buf.srt" ] || fail $NAME "--no-captions still wrote captions"
+else fail $NAME "say --no-captions failed: $(tail -2 "$T/nc.log")"; fi
+
+# ---- live: interrupt clears them ----
+rmq_start
+bg "$TC" run -o "$T/live.mkv" --amqp-url "$AMQP_URL" --queue q --width 640 --height 360 2>"$T/talkcast.log"
+tc=$LAST_PID
+wait_queue q || fail $NAME "talkcast did not declare its queue"
+events_listen || fail $NAME "could not listen to events"
+broker publish "$AMQP_URL" q '{"type":"text","id":"long","text":"This is a long message about nothing in particular that goes on and on without any pause at all, and it keeps going."}'
+broker wait-events "$T/events.jsonl" started 1 10 || fail $NAME "the message did not start"
+sleep 1.5
+broker publish "$AMQP_URL" q.control '{"type":"control","command":"interrupt","id":"stop"}'
+broker wait-events "$T/events.jsonl" interrupted 1 5 || fail $NAME "no interrupted event"
+sleep 1.5
+broker publish "$AMQP_URL" q '{"type":"text","id":"next","text":"Next one."}'
+broker wait-events "$T/events.jsonl" finished 1 10 || fail $NAME "the next message was not spoken"
+sleep 2.5
+kill -TERM "$tc"
+wait_rc "$tc"
+[ "$RC" = 0 ] || fail $NAME "talkcast exited $RC"
+decode "$T/live.mkv"
+read -r cut nxt nxt_end ncap < <("$PYSYS" -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+cut = [e for e in ev if e["event"] == "interrupted"][0]["detail"]["cut_frame"] / 30
+nxt = [e for e in ev if e["event"] == "started" and e["message_id"] == "next"][0]["detail"]["start_ms"] / 1000
+fin = [e for e in ev if e["event"] == "finished" and e["message_id"] == "next"][0]
+caps = [e for e in ev if e["event"] == "caption"]
+ok = [e for e in caps if e["message_id"] == "long" and e["detail"]["text"].startswith("This is a long message")]
+print(cut, nxt, fin["detail"]["end_frame"] / 30, len(ok))' "$T/events.jsonl")
+[ "$ncap" = 1 ] || fail $NAME "no caption event with the long message's text"
+res=$("$PYSYS" "$TC_ROOT/tests/captions_check.py" cleared "$T/live.mkv.rt.srt" "$T/live.mkv.buf.srt" "$cut" "$nxt" "Next one." 2>&1) || fail $NAME "live: $res"
+note "live: $res"
+# the next message: shown, and erased 0.5-2 s after its speech ended
+"$PYSYS" -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+from captions_check import srt
+subs = [s for s in srt(sys.argv[2]) if "Next one." in s[2]]
+if not subs: sys.exit("the next message never showed in the captions")
+end, spoke = subs[-1][1], float(sys.argv[3])
+if end is None or not 0.5 <= end - spoke <= 2.0:
+    sys.exit(f"captions of the next message erased at {end}, speech ended at {spoke:.3f}")
+print(f"next message erased {end - spoke:.2f} s after its speech ended")' "$TC_ROOT/tests" "$T/live.mkv.buf.srt" "$nxt_end" \
+  >"$T/next.out" 2>&1 || fail $NAME "live: $(tail -1 "$T/next.out")"
+note "live: $(cat "$T/next.out")"
+pass $NAME
