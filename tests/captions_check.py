@@ -16,7 +16,11 @@ a recording, against the WebVTT talkcast wrote for the same speech.
   captions_check.py cleared RT_SRT BUF_SRT CUT_S NEXT_S NEXT_TEXT
       After an interrupt at CUT_S (seconds on the file's timeline) the
       captions are erased within 300 ms, and nothing is shown again before
-      NEXT_S (the start of the next message, NEXT_TEXT)."""
+      NEXT_S (the start of the next message, NEXT_TEXT).
+
+  captions_check.py band FILE W H T_IDLE T_SPEAK T_AFTER
+      Burned-in captions: the bottom band differs from the idle picture at
+      T_SPEAK (white text in it) and not at T_AFTER."""
 import re
 import sys
 import unicodedata
@@ -160,10 +164,41 @@ def check_cleared(rt_path, buf_path, cut, nxt, next_text):
           f"nothing shown until the next message {nxt - cut:.2f} s later")
 
 
+def gray_frame(path, t, w, h):
+    import subprocess
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{t:.3f}", "-i", path, "-frames:v", "1",
+                          "-vf", "format=gray", "-f", "rawvideo", "-"], capture_output=True, check=True).stdout
+    if len(raw) != w * h:
+        sys.exit(f"no frame at {t:.3f}s in {path}")
+    return raw
+
+
+def check_band(path, w, h, t_idle, t_speak, t_after):
+    """Burned-in captions: the bottom band (the lowest quarter of the
+    picture) differs clearly from the idle picture while speaking, with
+    white text pixels in it, and is back to the idle picture after."""
+    y0 = h * 3 // 4
+    ref = gray_frame(path, t_idle, w, h)[y0 * w:]
+
+    def diff(t):
+        f = gray_frame(path, t, w, h)[y0 * w:]
+        return sum(abs(a - b) for a, b in zip(f, ref)) / len(ref), max(f)
+    d_speak, peak = diff(t_speak)
+    d_after, _ = diff(t_after)
+    if d_speak < 15 or peak < 200:
+        sys.exit(f"no caption band while speaking at {t_speak:.2f}s (mean difference {d_speak:.1f}, brightest {peak})")
+    if d_after > 4:
+        sys.exit(f"the caption band is still there at {t_after:.2f}s (mean difference {d_after:.1f})")
+    print(f"burned-in band: mean luma difference {d_speak:.1f} while speaking (text peak {peak}), "
+          f"{d_after:.1f} after the hold")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "say":
         check_say(*sys.argv[2:5])
     elif sys.argv[1] == "cleared":
         check_cleared(sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
+    elif sys.argv[1] == "band":
+        check_band(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), *map(float, sys.argv[5:8]))
     else:
         sys.exit(__doc__)

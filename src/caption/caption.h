@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <libavutil/frame.h>
+
 #include "tts/tts.h"
 
 /* One word: [start, end) in samples relative to its chunk/segment, and its
@@ -85,6 +87,28 @@ typedef struct tc_cap608_cell {
     uint8_t b, hi, lo;
 } tc_cap608_cell;
 int tc_cap608_map(uint32_t cp, tc_cap608_cell out[3]);
+
+/* ---- burned-in captions (burn.c) ----------------------------------------- */
+
+/* A band at the bottom of the picture with the last 2-3 rows of words,
+ * white on a darkened strip, in the text's own characters. Engine thread
+ * only. */
+typedef struct tc_cap_burn tc_cap_burn;
+
+/* fmt: yuv420p, yuvj420p, yuv422p, yuv444p or nv12 (else TC_ERR_INVAL). */
+int tc_cap_burn_create(tc_cap_burn **out, int width, int height, enum AVPixelFormat fmt, int rows,
+                       int hold_frames);
+void tc_cap_burn_destroy(tc_cap_burn *b); /* accepts NULL */
+void tc_cap_burn_word(tc_cap_burn *b, const char *utf8, int len);
+void tc_cap_burn_clear(tc_cap_burn *b);
+/* Per frame: returns 1 while text is to be drawn (hold as for 608). */
+int tc_cap_burn_tick(tc_cap_burn *b, int speaking);
+/* Draw the band into `f` (writable, the size and format given at create).
+ * Redraws the text with cairo only when it changed. Returns 1 when drawn,
+ * 0 when there is nothing to show. */
+int tc_cap_burn_draw(tc_cap_burn *b, AVFrame *f);
+int tc_cap_burn_busy(const tc_cap_burn *b);
+int64_t tc_cap_burn_redraws(const tc_cap_burn *b);
 
 /* ---- sidecar cues (cues.c) ------------------------------------------------ */
 

@@ -137,7 +137,7 @@ tc_engine_config tc_cli_engine_config(const tc_config *c, int live, int64_t max_
         c->channels, c->x264_preset, c->x264_tune, c->video_bitrate, c->video_maxrate, c->video_bufsize,
         c->audio_bitrate, c->keyint, live, max_frames, (const char *const *)c->outputs, (int)c->n_outputs,
         c->out_queue, c->reconnect_min, c->reconnect_max, c->encoder_threads, c->idle_replay,
-        c->x264_params, c->idle_close, c->captions, c->captions_rows,
+        c->x264_params, c->idle_close, c->captions, c->captions_rows, c->captions_burn,
     };
     return ec;
 }

@@ -264,7 +264,7 @@ int tc_cli_say(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    s.captions = cfg.captions;
+    s.captions = cfg.captions || cfg.captions_burn;
     if (phon && !(s.tsv = fopen(phon, "w"))) {
         fprintf(stderr, "talkcast say: cannot write %s\n", phon);
         rc = 1;

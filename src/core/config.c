@@ -117,6 +117,9 @@ static const opt_ext options[] = {
       "shown by players and platforms that read captions from the stream; invisible until a viewer turns CC on"),
     O("captions-rows", 0, "TALKCAST_CAPTIONS_ROWS", TC_OPT_INT, OFF(captions_rows), 0, "2", 2, 3, NULL, G_ENC,
       "rows of roll-up captions on screen (2 or 3)"),
+    O("captions-burn", 0, "TALKCAST_CAPTIONS_BURN", TC_OPT_BOOL, OFF(captions_burn), 0, "false", 0, 0, NULL, G_ENC,
+      "also draw the captions into the picture (a band at the bottom), for outputs and players without 608; "
+      "every viewer sees them and they cost CPU while shown"),
     O("huge-pages", 0, "TALKCAST_HUGE_PAGES", TC_OPT_BOOL, OFF(huge_pages), 0, "false", 0, 0, NULL, G_ENC,
       "let x264 back its frames with transparent huge pages: about 9 MB more RSS a stream at 720p "
       "for a little less CPU at large sizes"),

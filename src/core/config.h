@@ -50,6 +50,7 @@ typedef struct tc_config {
     int huge_pages;           /* bool: let x264 back its frames with transparent huge pages */
     int captions;             /* bool: CEA-608 captions in the video (A/53 in H.264) */
     int captions_rows;        /* roll-up rows: 2 or 3 */
+    int captions_burn;        /* bool: also draw the captions into the picture */
     int64_t audio_bitrate;    /* bits/s */
     /* outputs */
     char **outputs;           /* URLs, optionally "[f=fmt]url"; NULL-terminated */

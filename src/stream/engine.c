@@ -32,6 +32,7 @@ typedef struct tick_item {
     int force_key;              /* the first live frame after a replay: an IDR */
     int nb;                     /* audio samples in this tick */
     float *audio[MAX_CHANNELS]; /* preallocated planes of max_samples */
+    AVFrame *burn;              /* the picture with captions drawn in (caption_burn) */
     int n_cc;                   /* 608 caption triplets for this frame */
     uint8_t cc[3 * TC_CAP608_MAX_PAIRS];
 } tick_item;
@@ -68,6 +69,8 @@ struct tc_engine {
      * stream stays on live encoding: replayed idle packets carry no
      * captions, and the erase must reach the viewers. */
     tc_cap608 *cap;
+    tc_cap_burn *burn;
+    int burn_failed;
     atomic_llong cap_words, cap_pairs, cap_clears;
 
     tick_item *items;
@@ -194,6 +197,7 @@ static void cancel_groups(tc_engine *e, int64_t n)
             segment_finish(e, &e->cur, &e->cur_res, 1);
             e->has_cur = 0;
             if (e->cap) tc_cap608_clear(e->cap, 1);
+            if (e->burn) tc_cap_burn_clear(e->burn);
         }
     }
     for (int i = 0; i < nd; i++) {
@@ -219,9 +223,11 @@ static void mix_tick(tc_engine *e, tick_item *it, int64_t n, tc_mouth *mouth)
         if (e->cur.mouth && idx >= 0 && idx < e->cur.n_mouth) *mouth = e->cur.mouth[idx];
         /* words whose first sample is at or before this frame's: never
          * ahead of the speech */
-        while (e->cap && e->cur_word < e->cur.n_cap_words && e->cur.cap_words[e->cur_word].start <= e->cur_pos) {
+        while ((e->cap || e->burn) && e->cur_word < e->cur.n_cap_words &&
+               e->cur.cap_words[e->cur_word].start <= e->cur_pos) {
             const tc_cap_word *w = &e->cur.cap_words[e->cur_word++];
-            tc_cap608_word(e->cap, e->cur.cap_text + w->pos, w->len);
+            if (e->cap) tc_cap608_word(e->cap, e->cur.cap_text + w->pos, w->len);
+            if (e->burn) tc_cap_burn_word(e->burn, e->cur.cap_text + w->pos, w->len);
         }
         int64_t left = e->cur.n_samples - e->cur_pos;
         int take = left < nb ? (int)left : nb;
@@ -382,6 +388,21 @@ static int idle_replay_tick(tc_engine *e, tick_item *it, int64_t n, int idle)
 
 /* ---- engine thread ----------------------------------------------------- */
 
+/* Draw the captions into a copy of the rendered picture (the face's frames
+ * are shared) and send the copy instead. Its buffer is reused unless the
+ * encoder still holds it. */
+static void burn_in(tc_engine *e, tick_item *it)
+{
+    int r = av_frame_make_writable(it->burn);
+    if (r >= 0) r = av_frame_copy(it->burn, it->pic);
+    if (r >= 0 && tc_cap_burn_draw(e->burn, it->burn) == 1) {
+        av_frame_unref(it->pic);
+        r = av_frame_ref(it->pic, it->burn);
+    }
+    if (r < 0 && !e->burn_failed++)
+        tc_log(&log_ctx, TC_LOG_WARN, "burned-in captions skipped: %s", tc_strerror(tc_err_from_av(r)));
+}
+
 static void mark_finished(tc_engine *e)
 {
     pthread_mutex_lock(&e->done_lock);
@@ -413,6 +434,7 @@ static void *engine_thread(void *arg)
         if (atomic_exchange(&e->interrupt_req, 0)) {
             drop_all_segments(e, n);
             if (e->cap) tc_cap608_clear(e->cap, 1); /* off the screen at once */
+            if (e->burn) tc_cap_burn_clear(e->burn);
         }
         if (atomic_exchange(&e->cancel_req, 0)) cancel_groups(e, n);
 
@@ -437,7 +459,9 @@ static void *engine_thread(void *arg)
             atomic_store(&e->cap_pairs, cs.pairs);
             atomic_store(&e->cap_clears, cs.clears);
         }
-        int idle = !e->has_cur && !spoke && !memcmp(&mouth, &shut, sizeof mouth) && !(e->cap && tc_cap608_busy(e->cap));
+        int burning = e->burn && tc_cap_burn_tick(e->burn, spoke);
+        int idle = !e->has_cur && !spoke && !memcmp(&mouth, &shut, sizeof mouth) && !(e->cap && tc_cap608_busy(e->cap)) &&
+                   !burning;
 
         if (idle_replay_tick(e, it, n, idle)) {
             /* the pre-encoded packet stands for this frame */
@@ -459,6 +483,7 @@ static void *engine_thread(void *arg)
                     break;
                 }
             } else {
+                if (burning) burn_in(e, it);
                 atomic_fetch_add(&e->pics_in_flight, 1);
             }
         }
@@ -596,6 +621,13 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
         snprintf(err, (size_t)errlen, "cannot set up captions: %s (rows must be 2 or 3)", tc_strerror(r));
         goto fail;
     }
+    if (cfg->caption_burn &&
+        (r = tc_cap_burn_create(&e->burn, cfg->width, cfg->height, cfg->pix_fmt, cfg->caption_rows ? cfg->caption_rows : 2,
+                                (int)(CAPTION_HOLD_S * cfg->fps_num / cfg->fps_den + 0.5))) < 0) {
+        snprintf(err, (size_t)errlen, "cannot burn in captions: %s (pixel formats: yuv420p, yuvj420p, yuv422p, "
+                 "yuv444p, nv12; at least 64x64)", tc_strerror(r));
+        goto fail;
+    }
     if ((r = tc_encoder_create(&e->enc, &ec, fan_out, e)) < 0) {
         snprintf(err, (size_t)errlen, "cannot open the encoders: %s (see log)", tc_strerror(r));
         goto fail;
@@ -615,6 +647,13 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
     for (int i = 0; i < e->n_items; i++) {
         tick_item *it = &e->items[i];
         if (!(it->pic = av_frame_alloc()) || !(it->replay = av_packet_alloc())) goto fail;
+        if (cfg->caption_burn) {
+            if (!(it->burn = av_frame_alloc())) goto fail;
+            it->burn->width = cfg->width;
+            it->burn->height = cfg->height;
+            it->burn->format = cfg->pix_fmt;
+            if (av_frame_get_buffer(it->burn, 0) < 0) goto fail;
+        }
         for (int c = 0; c < cfg->channels; c++)
             if (!(it->audio[c] = calloc((size_t)e->max_samples, sizeof(float)))) goto fail;
         tc_queue_try_put(e->free, it);
@@ -753,11 +792,13 @@ void tc_engine_destroy(tc_engine *e, int abort)
     free(e->outs);
     tc_encoder_destroy(e->enc);
     tc_cap608_destroy(e->cap);
+    tc_cap_burn_destroy(e->burn);
     if (e->has_cur) segment_free(&e->cur);
     tc_segment s;
     while (pop_segment(e, &s)) segment_free(&s);
     for (int i = 0; e->items && i < e->n_items; i++) {
         av_frame_free(&e->items[i].pic);
+        av_frame_free(&e->items[i].burn);
         av_packet_free(&e->items[i].replay);
         for (int c = 0; c < MAX_CHANNELS; c++) free(e->items[i].audio[c]);
     }

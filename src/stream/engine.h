@@ -45,6 +45,7 @@ typedef struct tc_engine_config {
     double idle_close;        /* close x264 after this many seconds on the idle loop; 0 = never */
     int captions;             /* 1: CEA-608 captions of the segments' words in the video (A/53) */
     int caption_rows;         /* roll-up rows, 2 or 3 */
+    int caption_burn;         /* 1: also draw the captions into the picture */
 } tc_engine_config;
 
 /* What happened to a segment, reported once from the engine thread. */

@@ -11,7 +11,9 @@
 #     the captions are erased within 300 ms of the cut frame and nothing is
 #     shown until the next message; the next message's captions are erased
 #     0.5-2 s after its speech ends (hold of 1 s, idle loop after); each
-#     sentence has a `caption` event with its text.
+#     sentence has a `caption` event with its text. Captions are also burned
+#     in (--captions-burn): the bottom band shows text while speaking and is
+#     back to the idle picture after the hold.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -53,7 +55,8 @@ else fail $NAME "say --no-captions failed: $(tail -2 "$T/nc.log")"; fi
 
 # ---- live: interrupt clears them ----
 rmq_start
-bg "$TC" run -o "$T/live.mkv" --amqp-url "$AMQP_URL" --queue q --width 640 --height 360 2>"$T/talkcast.log"
+bg "$TC" run -o "$T/live.mkv" --amqp-url "$AMQP_URL" --queue q --width 640 --height 360 --captions-burn \
+  2>"$T/talkcast.log"
 tc=$LAST_PID
 wait_queue q || fail $NAME "talkcast did not declare its queue"
 events_listen || fail $NAME "could not listen to events"
@@ -95,4 +98,8 @@ if end is None or not 0.5 <= end - spoke <= 2.0:
 print(f"next message erased {end - spoke:.2f} s after its speech ended")' "$TC_ROOT/tests" "$T/live.mkv.buf.srt" "$nxt_end" \
   >"$T/next.out" 2>&1 || fail $NAME "live: $(tail -1 "$T/next.out")"
 note "live: $(cat "$T/next.out")"
+# burned in: the band while the long message speaks, gone 1.5 s after the last
+res=$("$PYSYS" "$TC_ROOT/tests/captions_check.py" band "$T/live.mkv" 640 360 0.1 "$(echo "$cut - 0.2" | bc)" \
+  "$(echo "$nxt_end + 2" | bc)" 2>&1) || fail $NAME "live: $res"
+note "live: $res"
 pass $NAME
