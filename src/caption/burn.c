@@ -91,7 +91,10 @@ static int utf8_chars(const char *s, int len)
 void tc_cap_burn_word(tc_cap_burn *b, const char *utf8, int len)
 {
     if (len <= 0) return;
-    if (len > ROW_BYTES / 2) len = ROW_BYTES / 2;
+    if (len > ROW_BYTES / 2) { /* cut on a character boundary: cairo refuses broken UTF-8 */
+        len = ROW_BYTES / 2;
+        while (len > 0 && ((unsigned char)utf8[len] & 0xC0) == 0x80) len--;
+    }
     int last = b->rows - 1, wc = utf8_chars(utf8, len);
     int used = (int)strlen(b->text[last]);
     if (!b->shown) {
