@@ -127,6 +127,10 @@ int tc_cap_cues_add(tc_cap_cues *c, double start, double end, const char *word, 
  * the next cue's start. Call before writing. */
 void tc_cap_cues_finish(tc_cap_cues *c, double hold);
 int tc_cap_cues_count(const tc_cap_cues *c);
+/* An interrupt at t: cues starting at or after t go, the others end by t. */
+void tc_cap_cues_cut(tc_cap_cues *c, double t);
+/* Keep only the last n cues (a rolling file). */
+void tc_cap_cues_keep_last(tc_cap_cues *c, int n);
 /* The text of cue i (lines joined by '\n'), NULL when out of range. */
 const char *tc_cap_cues_text(const tc_cap_cues *c, int i, double *start, double *end);
 int tc_cap_cues_write(const tc_cap_cues *c, FILE *f, tc_cap_format fmt);

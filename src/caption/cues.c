@@ -16,6 +16,7 @@
 
 typedef struct cue {
     double start, end, last_end;
+    double limit;               /* cut here (an interrupt); 0 = none */
     char *text;
     int len, cap;
     int lines, line_chars;
@@ -109,12 +110,29 @@ void tc_cap_cues_finish(tc_cap_cues *c, double hold)
     for (int i = 0; i < c->n; i++) {
         cue *q = &c->cues[i];
         q->end = q->last_end + hold;
+        if (q->limit > 0 && q->end > q->limit) q->end = q->limit;
         if (i + 1 < c->n && q->end > c->cues[i + 1].start) q->end = c->cues[i + 1].start;
         if (q->end <= q->start) q->end = q->start + 0.001;
     }
 }
 
 int tc_cap_cues_count(const tc_cap_cues *c) { return c->n; }
+
+void tc_cap_cues_cut(tc_cap_cues *c, double t)
+{
+    while (c->n > 0 && c->cues[c->n - 1].start >= t) free(c->cues[--c->n].text);
+    for (int i = 0; i < c->n; i++)
+        if (c->cues[i].limit == 0 || c->cues[i].limit > t) c->cues[i].limit = t;
+}
+
+void tc_cap_cues_keep_last(tc_cap_cues *c, int n)
+{
+    if (n < 0 || c->n <= n) return;
+    int drop = c->n - n;
+    for (int i = 0; i < drop; i++) free(c->cues[i].text);
+    memmove(c->cues, c->cues + drop, (size_t)n * sizeof *c->cues);
+    c->n = n;
+}
 
 const char *tc_cap_cues_text(const tc_cap_cues *c, int i, double *start, double *end)
 {

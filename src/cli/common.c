@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caption/caption.h"
 #include "stream/encoder.h"
 #include "stream/outfmt.h"
 
@@ -189,6 +190,9 @@ int tc_cli_check_config(const tc_config *c, const char *stream)
         }
         tc_outfmt_free(&f);
     }
+    tc_cap_format capf;
+    if (c->captions_file[0] && tc_cap_format_from_path(c->captions_file, &capf) < 0)
+        problem(&n, stream, "captions-file '%s': must end in .vtt or .srt", c->captions_file);
     if (c->tts_url[0] && strncmp(c->tts_url, "http://", 7) && strncmp(c->tts_url, "https://", 8))
         problem(&n, stream, "tts-url '%s': must start with http:// or https://", c->tts_url);
     if (c->amqp_url[0]) { /* the client checks URL and names without connecting */

@@ -120,6 +120,9 @@ static const opt_ext options[] = {
     O("captions-burn", 0, "TALKCAST_CAPTIONS_BURN", TC_OPT_BOOL, OFF(captions_burn), 0, "false", 0, 0, NULL, G_ENC,
       "also draw the captions into the picture (a band at the bottom), for outputs and players without 608; "
       "every viewer sees them and they cost CPU while shown"),
+    O("captions-file", 0, "TALKCAST_CAPTIONS_FILE", TC_OPT_STRING, OFF(captions_file), 0, "", 0, 0, NULL, G_ENC,
+      "a rolling WebVTT (.vtt) or SRT (.srt) file of the last 200 captions, on the stream's timeline, "
+      "rewritten (atomically) as each sentence starts; {stream} becomes the stream name; empty = none"),
     O("huge-pages", 0, "TALKCAST_HUGE_PAGES", TC_OPT_BOOL, OFF(huge_pages), 0, "false", 0, 0, NULL, G_ENC,
       "let x264 back its frames with transparent huge pages: about 9 MB more RSS a stream at 720p "
       "for a little less CPU at large sizes"),

@@ -51,6 +51,7 @@ typedef struct tc_config {
     int captions;             /* bool: CEA-608 captions in the video (A/53 in H.264) */
     int captions_rows;        /* roll-up rows: 2 or 3 */
     int captions_burn;        /* bool: also draw the captions into the picture */
+    char *captions_file;      /* rolling .vtt/.srt of what was said; "{stream}" = stream name; "" = none */
     int64_t audio_bitrate;    /* bits/s */
     /* outputs */
     char **outputs;           /* URLs, optionally "[f=fmt]url"; NULL-terminated */

@@ -118,6 +118,31 @@ static void test_pause_starts_a_cue(void **state)
     tc_cap_cues_destroy(c);
 }
 
+static void test_cut_and_roll(void **state)
+{
+    tc_cap_cues *c;
+    assert_int_equal(tc_cap_cues_create(&c, 42, 2), TC_OK);
+    add_text(c, "First sentence here.", 0.0, 0.3, 1);
+    add_text(c, "Second one is cut short by an interrupt.", 2.0, 0.3, 1);
+    add_text(c, "Third.", 10.0, 0.3, 1);
+    tc_cap_cues_cut(c, 2.5);      /* the third was planned but never said */
+    tc_cap_cues_finish(c, 0.5);
+    assert_int_equal(tc_cap_cues_count(c), 2);
+    double s, e;
+    tc_cap_cues_text(c, 1, &s, &e);
+    assert_true(s == 2.0 && e == 2.5);
+    tc_cap_cues_text(c, 0, &s, &e);
+    assert_true(e > 1.36 && e < 1.38); /* untouched: last word end + hold */
+    add_text(c, "Fourth.", 4.0, 0.3, 1);
+    tc_cap_cues_keep_last(c, 2);
+    tc_cap_cues_finish(c, 0.5);
+    assert_int_equal(tc_cap_cues_count(c), 2);
+    assert_string_equal(tc_cap_cues_text(c, 0, &s, &e), "Second one is cut short by an interrupt.");
+    assert_true(e == 2.5);
+    assert_string_equal(tc_cap_cues_text(c, 1, NULL, NULL), "Fourth.");
+    tc_cap_cues_destroy(c);
+}
+
 static void test_words_from_chunk(void **state)
 {
     /* 1 s at 1000 Hz: silence, voice from 0.2 to 0.8 s, silence */
@@ -182,6 +207,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cue_limits_and_times),
         cmocka_unit_test(test_pause_starts_a_cue),
+        cmocka_unit_test(test_cut_and_roll),
         cmocka_unit_test(test_words_from_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,7 +55,10 @@ else fail $NAME "say --no-captions failed: $(tail -2 "$T/nc.log")"; fi
 
 # ---- live: interrupt clears them ----
 rmq_start
+if "$TC" config check --captions-file "$T/x.txt" 2>"$T/check.log"; then fail $NAME "config check took --captions-file x.txt"; fi
+grep -q "captions-file" "$T/check.log" || fail $NAME "config check did not name captions-file: $(cat "$T/check.log")"
 bg "$TC" run -o "$T/live.mkv" --amqp-url "$AMQP_URL" --queue q --width 640 --height 360 --captions-burn \
+  --captions-file "$T/{stream}.vtt" \
   2>"$T/talkcast.log"
 tc=$LAST_PID
 wait_queue q || fail $NAME "talkcast did not declare its queue"
@@ -98,6 +101,21 @@ if end is None or not 0.5 <= end - spoke <= 2.0:
 print(f"next message erased {end - spoke:.2f} s after its speech ended")' "$TC_ROOT/tests" "$T/live.mkv.buf.srt" "$nxt_end" \
   >"$T/next.out" 2>&1 || fail $NAME "live: $(tail -1 "$T/next.out")"
 note "live: $(cat "$T/next.out")"
+# the rolling file: valid WebVTT, the interrupted sentence cut at the cut frame, the next one after
+[ -f "$T/talkcast.vtt" ] || fail $NAME "no rolling captions file $T/talkcast.vtt ({stream} = the stream name)"
+"$PYSYS" -c '
+import sys, webvtt
+cues = list(webvtt.read(sys.argv[1]))
+cut, nxt = float(sys.argv[2]), float(sys.argv[3])
+texts = [" ".join(c.text.split()) for c in cues]
+if not texts or not texts[0].startswith("This is a long message"): sys.exit(f"first cue {texts[:1]}")
+if not texts[-1] == "Next one.": sys.exit(f"last cue {texts[-1:]}")
+old = [c for c in cues if "Next one." not in c.text]
+if max(c.end_in_seconds for c in old) > cut + 0.05: sys.exit(f"cues of the interrupted message past the cut at {cut}: {[(c.start, c.end) for c in old]}")
+if abs(cues[-1].start_in_seconds - nxt) > 0.05: sys.exit(f"next cue at {cues[-1].start}, spoken at {nxt}")
+print(f"rolling file: {len(cues)} cues, the interrupted one ends at the cut")' "$T/talkcast.vtt" "$cut" "$nxt" >"$T/roll.out" 2>&1 \
+  || fail $NAME "live: $(tail -1 "$T/roll.out")"
+note "live: $(cat "$T/roll.out")"
 # burned in: the band while the long message speaks, gone 1.5 s after the last
 res=$("$PYSYS" "$TC_ROOT/tests/captions_check.py" band "$T/live.mkv" 640 360 0.1 "$(echo "$cut - 0.2" | bc)" \
   "$(echo "$nxt_end + 2" | bc)" 2>&1) || fail $NAME "live: $res"
