@@ -21,7 +21,9 @@
 #define SEGQ_CAP 256           /* queued speech segments */
 #define CANCEL_CAP 64          /* groups cancelled between two ticks */
 #define CATCHUP_FRAMES 2       /* this many frames behind: skip rendering */
-#define CAPTION_HOLD_S 1.0     /* captions stay this long after speech stops */
+#define CAPTION_MIN_HOLD_S 0.3 /* or this long, when the idle loop can start then (see engine_thread) */
+#define CAPTION_HOLD_S 0.6     /* captions stay this long after the last segment ends (its own trailing
+                                * silence and the pause after a message come first: ~1 s after the voice) */
 
 static const tc_log_ctx log_ctx = { "engine", NULL };
 
@@ -71,6 +73,7 @@ struct tc_engine {
     tc_cap608 *cap;
     tc_cap_burn *burn;
     int burn_failed;
+    int64_t quiet, cap_min_hold; /* frames without speech; the least hold before an early erase */
     atomic_llong cap_words, cap_pairs, cap_clears;
 
     tick_item *items;
@@ -450,6 +453,16 @@ static void *engine_thread(void *arg)
         int64_t said = atomic_load(&e->speech_samples);
         mix_tick(e, it, n, &mouth);
         int spoke = atomic_load(&e->speech_samples) != said;
+        e->quiet = spoke ? 0 : e->quiet + 1;
+        /* Captions up after speech hold the stream on live encoding; rather
+         * than miss the idle loop's next entry point (up to a loop period,
+         * a breath, later), erase them in time for it once they have been
+         * up CAPTION_MIN_HOLD_S after the speech. */
+        if ((e->cap || e->burn) && e->loop && !e->replaying && !e->has_cur && e->quiet >= e->cap_min_hold &&
+            (n + 2 + e->face_delta) % e->loop->period == 0) {
+            if (e->cap) tc_cap608_clear(e->cap, 0);
+            if (e->burn) tc_cap_burn_clear(e->burn);
+        }
         it->n_cc = 0;
         if (e->cap) {
             tc_cap608_stats cs;
@@ -621,6 +634,7 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
         snprintf(err, (size_t)errlen, "cannot set up captions: %s (rows must be 2 or 3)", tc_strerror(r));
         goto fail;
     }
+    e->cap_min_hold = (int64_t)(CAPTION_MIN_HOLD_S * cfg->fps_num / cfg->fps_den + 0.5);
     if (cfg->caption_burn &&
         (r = tc_cap_burn_create(&e->burn, cfg->width, cfg->height, cfg->pix_fmt, cfg->caption_rows ? cfg->caption_rows : 2,
                                 (int)(CAPTION_HOLD_S * cfg->fps_num / cfg->fps_den + 0.5))) < 0) {
