@@ -53,6 +53,15 @@ if "$TC" say "no captions" -o "$T/nc.mp4" --no-captions --width 320 --height 180
   [ ! -s "$T/nc.mp4.buf.srt" ] || fail $NAME "--no-captions still wrote captions"
 else fail $NAME "say --no-captions failed: $(tail -2 "$T/nc.log")"; fi
 
+# per stream: two streams may not share one captions file; {stream} separates them
+mkdir -p "$T/streams"
+printf 'TALKCAST_OUTPUTS=%s\nTALKCAST_CAPTIONS_FILE=%s\n' "$T/a.mkv" "$T/same.vtt" >"$T/streams/one.env"
+printf 'TALKCAST_OUTPUTS=%s\nTALKCAST_CAPTIONS_FILE=%s\nTALKCAST_CAPTIONS_BURN=true\n' "$T/b.mkv" "$T/same.vtt" >"$T/streams/two.env"
+if "$TC" config check --streams "$T/streams" >/dev/null 2>"$T/streams.log"; then fail $NAME "two streams share a captions file"; fi
+grep -q "both write captions file" "$T/streams.log" || fail $NAME "shared captions file: $(cat "$T/streams.log")"
+sed -i 's|same.vtt|{stream}.vtt|' "$T/streams/one.env" "$T/streams/two.env"
+"$TC" config check --streams "$T/streams" >/dev/null 2>"$T/streams.log" || fail $NAME "{stream} captions files: $(cat "$T/streams.log")"
+
 # ---- live: interrupt clears them ----
 rmq_start
 if "$TC" config check --captions-file "$T/x.txt" 2>"$T/check.log"; then fail $NAME "config check took --captions-file x.txt"; fi
