@@ -12,6 +12,9 @@
 
 #include <cmocka.h>
 
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
+
 #include "caption/caption.h"
 #include "core/err.h"
 
@@ -121,5 +124,8 @@ int main(void)
         cmocka_unit_test(test_band_only_and_redraws),
         cmocka_unit_test(test_rows_roll),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int r = cmocka_run_group_tests(tests, NULL, NULL);
+    cairo_debug_reset_static_data(); /* the font caches cairo and fontconfig keep for the process */
+    FcFini();
+    return r;
 }
