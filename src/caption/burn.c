@@ -12,6 +12,7 @@
 #include "core/err.h"
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <libavutil/pixdesc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,3 +188,9 @@ int tc_cap_burn_draw(tc_cap_burn *b, AVFrame *f)
 int tc_cap_burn_busy(const tc_cap_burn *b) { return b->shown || b->dirty; }
 
 int64_t tc_cap_burn_redraws(const tc_cap_burn *b) { return b->redraws; }
+
+void tc_cap_release_fonts(void)
+{
+    cairo_debug_reset_static_data();
+    FcFini();
+}

@@ -109,6 +109,10 @@ int tc_cap_burn_tick(tc_cap_burn *b, int speaking);
 int tc_cap_burn_draw(tc_cap_burn *b, AVFrame *f);
 int tc_cap_burn_busy(const tc_cap_burn *b);
 int64_t tc_cap_burn_redraws(const tc_cap_burn *b);
+/* Release the font caches cairo keeps for the whole process (burned-in
+ * text loads fonts through fontconfig), so leak checkers see only real
+ * leaks. Only when no cairo object is left: at the end of a command. */
+void tc_cap_release_fonts(void);
 
 /* ---- sidecar cues (cues.c) ------------------------------------------------ */
 

@@ -325,5 +325,6 @@ out:
     tc_tts_destroy(tts);
     free(args);
     tc_config_free(&cfg);
+    tc_cap_release_fonts();
     return rc;
 }

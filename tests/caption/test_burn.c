@@ -12,9 +12,6 @@
 
 #include <cmocka.h>
 
-#include <cairo.h>
-#include <fontconfig/fontconfig.h>
-
 #include "caption/caption.h"
 #include "core/err.h"
 
@@ -125,7 +122,6 @@ int main(void)
         cmocka_unit_test(test_rows_roll),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
-    cairo_debug_reset_static_data(); /* the font caches cairo and fontconfig keep for the process */
-    FcFini();
+    tc_cap_release_fonts(); /* the font caches cairo and fontconfig keep for the process */
     return r;
 }
