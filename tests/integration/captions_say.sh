@@ -7,6 +7,8 @@
 #     the webvtt package; every word shows in the 608 captions in order,
 #     each cue's first word within -50..+300 ms of its spoken start; the
 #     accents arrive exactly; --subtitles out.srt writes SRT.
+#     The same with an HTTP TTS provider (local fake), whose words are
+#     estimated from the audio.
 #  2. a live `run` to a file: a long message interrupted mid-sentence —
 #     the captions are erased within 300 ms of the cut frame and nothing is
 #     shown until the next message; the next message's captions are erased
@@ -52,6 +54,22 @@ if "$TC" say "no captions" -o "$T/nc.mp4" --no-captions --width 320 --height 180
   decode "$T/nc.mp4"
   [ ! -s "$T/nc.mp4.buf.srt" ] || fail $NAME "--no-captions still wrote captions"
 else fail $NAME "say --no-captions failed: $(tail -2 "$T/nc.log")"; fi
+
+# HTTP TTS (no word timing; tests/tts/fake_tts_server.py answers 1 s of tone a
+# sentence): the words are spread over the voiced audio, and the 608 captions
+# follow them as for espeak
+bg "$PY" "$TC_ROOT/tests/tts/fake_tts_server.py" "$T/fake.log" >"$T/fake.out"
+for _ in $(seq 1 50); do grep -q PORT= "$T/fake.out" && break; sleep 0.1; done
+port=$(grep -o 'PORT=[0-9]*' "$T/fake.out" | cut -d= -f2)
+[ -n "$port" ] || fail $NAME "the fake TTS server did not start"
+"$TC" say "One two three. Four five six seven." -o "$T/http.mp4" --tts openai --tts-url "http://127.0.0.1:$port" \
+  --tts-model ok-wav --tts-api-key k --subtitles "$T/http.vtt" --width 320 --height 180 2>"$T/http.log" \
+  || fail $NAME "say with HTTP TTS failed: $(tail -2 "$T/http.log")"
+grep -q "^00:00:01.500 --> .*" "$T/http.vtt" || fail $NAME "HTTP TTS: the second sentence's cue does not start with its audio: $(cat "$T/http.vtt")"
+decode "$T/http.mp4"
+res=$("$PYSYS" "$TC_ROOT/tests/captions_check.py" say "$T/http.vtt" "$T/http.mp4.rt.srt" "$T/http.mp4.buf.srt" 2>&1) \
+  || fail $NAME "HTTP TTS: $res"
+note "HTTP TTS: $res"
 
 # per stream: two streams may not share one captions file; {stream} separates them
 mkdir -p "$T/streams"
