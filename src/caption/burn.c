@@ -17,20 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ROWS 3
+#define MAX_ROWS  3
 #define ROW_BYTES 256
 
 struct tc_cap_burn {
     int w, h, rows, cols;
     enum AVPixelFormat fmt;
-    int cw, ch, nv12;                  /* chroma subsampling shifts; interleaved UV */
+    int cw, ch, nv12; /* chroma subsampling shifts; interleaved UV */
     int band_y, band_h, line_h;
-    char text[MAX_ROWS][ROW_BYTES];    /* rows, the last is the one being filled */
+    char text[MAX_ROWS][ROW_BYTES]; /* rows, the last is the one being filled */
     int row_chars[MAX_ROWS];
     int shown, dirty, quiet, hold;
     cairo_surface_t *surf;
     cairo_t *cr;
-    unsigned char *alpha;              /* band_h x w text coverage, 0-255 */
+    unsigned char *alpha; /* band_h x w text coverage, 0-255 */
     int64_t redraws;
 };
 
@@ -85,7 +85,8 @@ void tc_cap_burn_destroy(tc_cap_burn *b)
 static int utf8_chars(const char *s, int len)
 {
     int n = 0;
-    for (int i = 0; i < len; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    for (int i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
     return n;
 }
 
@@ -94,7 +95,8 @@ void tc_cap_burn_word(tc_cap_burn *b, const char *utf8, int len)
     if (len <= 0) return;
     if (len > ROW_BYTES / 2) { /* cut on a character boundary: cairo refuses broken UTF-8 */
         len = ROW_BYTES / 2;
-        while (len > 0 && ((unsigned char)utf8[len] & 0xC0) == 0x80) len--;
+        while (len > 0 && ((unsigned char)utf8[len] & 0xC0) == 0x80)
+            len--;
     }
     int last = b->rows - 1, wc = utf8_chars(utf8, len);
     int used = (int)strlen(b->text[last]);
@@ -152,7 +154,8 @@ static void redraw(tc_cap_burn *b)
     cairo_surface_flush(b->surf);
     const unsigned char *src = cairo_image_surface_get_data(b->surf);
     int stride = cairo_image_surface_get_stride(b->surf);
-    for (int y = 0; y < b->band_h; y++) memcpy(b->alpha + (size_t)y * (size_t)b->w, src + (size_t)y * (size_t)stride, (size_t)b->w);
+    for (int y = 0; y < b->band_h; y++)
+        memcpy(b->alpha + (size_t)y * (size_t)b->w, src + (size_t)y * (size_t)stride, (size_t)b->w);
     b->dirty = 0;
     b->redraws++;
 }
@@ -166,7 +169,7 @@ int tc_cap_burn_draw(tc_cap_burn *b, AVFrame *f)
         uint8_t *Y = f->data[0] + (size_t)(b->band_y + y) * (size_t)f->linesize[0];
         const unsigned char *a = b->alpha + (size_t)y * (size_t)b->w;
         for (int x = 0; x < b->w; x++) {
-            int v = 16 + (Y[x] - 16) * 2 / 5;         /* the band: 40 % of the picture */
+            int v = 16 + (Y[x] - 16) * 2 / 5;             /* the band: 40 % of the picture */
             Y[x] = (uint8_t)(v + (235 - v) * a[x] / 255); /* the text: white */
         }
     }
@@ -174,20 +177,28 @@ int tc_cap_burn_draw(tc_cap_burn *b, AVFrame *f)
     for (int y = cy0; y < cy1; y++) {
         if (b->nv12) {
             uint8_t *uv = f->data[1] + (size_t)y * (size_t)f->linesize[1];
-            for (int x = 0; x < 2 * cwid; x++) uv[x] = (uint8_t)(128 + (uv[x] - 128) * 2 / 5);
+            for (int x = 0; x < 2 * cwid; x++)
+                uv[x] = (uint8_t)(128 + (uv[x] - 128) * 2 / 5);
         } else {
             for (int p = 1; p <= 2; p++) {
                 uint8_t *c = f->data[p] + (size_t)y * (size_t)f->linesize[p];
-                for (int x = 0; x < cwid; x++) c[x] = (uint8_t)(128 + (c[x] - 128) * 2 / 5);
+                for (int x = 0; x < cwid; x++)
+                    c[x] = (uint8_t)(128 + (c[x] - 128) * 2 / 5);
             }
         }
     }
     return 1;
 }
 
-int tc_cap_burn_busy(const tc_cap_burn *b) { return b->shown || b->dirty; }
+int tc_cap_burn_busy(const tc_cap_burn *b)
+{
+    return b->shown || b->dirty;
+}
 
-int64_t tc_cap_burn_redraws(const tc_cap_burn *b) { return b->redraws; }
+int64_t tc_cap_burn_redraws(const tc_cap_burn *b)
+{
+    return b->redraws;
+}
 
 void tc_cap_release_fonts(void)
 {

@@ -38,16 +38,16 @@ int tc_cap_words(const tc_tts_chunk *c, tc_cap_word **out, int *n);
 
 /* ---- CEA-608 roll-up (cea608.c) ------------------------------------------ */
 
-#define TC_CAP608_COLS 32
+#define TC_CAP608_COLS      32
 #define TC_CAP608_MAX_PAIRS 4 /* most byte pairs one frame can carry (low fps) */
 
 typedef struct tc_cap608 tc_cap608;
 
 typedef struct tc_cap608_stats {
-    int64_t words;        /* words put on air */
-    int64_t pairs;        /* byte pairs sent (control codes count twice) */
-    int64_t clears;       /* erase-display commands sent */
-    int64_t dropped;      /* words dropped: the byte queue was full */
+    int64_t words;   /* words put on air */
+    int64_t pairs;   /* byte pairs sent (control codes count twice) */
+    int64_t clears;  /* erase-display commands sent */
+    int64_t dropped; /* words dropped: the byte queue was full */
 } tc_cap608_stats;
 
 /* rows: 2 or 3 (RU2/RU3); hold_frames: erase the display this many frames

@@ -12,26 +12,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RING 2048                 /* pairs: over a minute of text at 30/s */
+#define RING       2048 /* pairs: over a minute of text at 30/s */
 #define WORD_CELLS 96
 
-#define CTL 0x14                  /* misc control codes, data channel 1 (CC1) */
-#define RU2 0x25
-#define RU3 0x26
-#define EDM 0x2C                  /* erase displayed memory */
-#define CR 0x2D                   /* carriage return: roll up */
-#define PAC15_HI 0x14             /* preamble address code, row 15, col 0, white */
+#define CTL      0x14 /* misc control codes, data channel 1 (CC1) */
+#define RU2      0x25
+#define RU3      0x26
+#define EDM      0x2C /* erase displayed memory */
+#define CR       0x2D /* carriage return: roll up */
+#define PAC15_HI 0x14 /* preamble address code, row 15, col 0, white */
 #define PAC15_LO 0x60
 
 struct tc_cap608 {
     int rows, hold;
-    int per_frame_1;              /* exactly one pair per frame (29.97/30 fps) */
-    int64_t rate_num, rate_den;   /* otherwise pairs per frame = 30 * den / num */
+    int per_frame_1;            /* exactly one pair per frame (29.97/30 fps) */
+    int64_t rate_num, rate_den; /* otherwise pairs per frame = 30 * den / num */
     uint8_t ring[RING][2];
     int head, count;
-    int shown;                    /* roll-up started: something is (or will be) on screen */
-    int col;                      /* cursor column on the base row */
-    int quiet;                    /* frames since speech was last on air */
+    int shown; /* roll-up started: something is (or will be) on screen */
+    int col;   /* cursor column on the base row */
+    int quiet; /* frames since speech was last on air */
     tc_cap608_stats st;
 };
 
@@ -61,7 +61,8 @@ static void push2(tc_cap608 *c, uint8_t b1, uint8_t b2)
 int tc_cap608_create(tc_cap608 **out, int rows, int fps_num, int fps_den, int hold_frames)
 {
     *out = NULL;
-    if ((rows != 2 && rows != 3) || fps_num <= 0 || fps_den <= 0 || hold_frames < 1) return TC_ERR_INVAL;
+    if ((rows != 2 && rows != 3) || fps_num <= 0 || fps_den <= 0 || hold_frames < 1)
+        return TC_ERR_INVAL;
     tc_cap608 *c = calloc(1, sizeof *c);
     if (!c) return TC_ERR_NOMEM;
     c->rows = rows;
@@ -74,15 +75,27 @@ int tc_cap608_create(tc_cap608 **out, int rows, int fps_num, int fps_den, int ho
     return TC_OK;
 }
 
-void tc_cap608_destroy(tc_cap608 *c) { free(c); }
+void tc_cap608_destroy(tc_cap608 *c)
+{
+    free(c);
+}
 
 /* ---- character mapping ---------------------------------------------------- */
 
 /* Latin-1 letters U+00C0..U+00FF and Latin Extended-A U+0100..U+017F
  * reduced to a base letter, for those 608 lacks. */
-static const char latin1_base[] = "AAAAAAACEEEEIIII" "DNOOOOOxOUUUUYTs" "aaaaaaaceeeeiiii" "dnooooo/ouuuuyty";
-static const char latin_ext_a_base[] = "AaAaAaCcCcCcCcDd" "DdEeEeEeEeEeGgGg" "GgGgHhHhIiIiIiIi" "IiJjJjKkkLlLlLlL"
-                                       "lLlNnNnNnnNnOoOo" "OoOoRrRrRrSsSsSs" "SsTtTtTtUuUuUuUu" "UuUuWwYyYZzZzZzs";
+static const char latin1_base[] = "AAAAAAACEEEEIIII"
+                                  "DNOOOOOxOUUUUYTs"
+                                  "aaaaaaaceeeeiiii"
+                                  "dnooooo/ouuuuyty";
+static const char latin_ext_a_base[] = "AaAaAaCcCcCcCcDd"
+                                       "DdEeEeEeEeEeGgGg"
+                                       "GgGgHhHhIiIiIiIi"
+                                       "IiJjJjKkkLlLlLlL"
+                                       "lLlNnNnNnnNnOoOo"
+                                       "OoOoRrRrRrSsSsSs"
+                                       "SsTtTtTtUuUuUuUu"
+                                       "UuUuWwYyYZzZzZzs";
 
 typedef struct map_ent {
     uint32_t cp;
@@ -92,61 +105,131 @@ typedef struct map_ent {
 /* Characters 608 has outside ASCII, and ASCII ones whose code 608 reuses. */
 static const map_ent table[] = {
     /* basic set: the codes 608 gives other meanings */
-    { 0xE1, 0x2A, 0, 0 }, { 0xE9, 0x5C, 0, 0 }, { 0xED, 0x5E, 0, 0 }, { 0xF3, 0x5F, 0, 0 },
-    { 0xFA, 0x60, 0, 0 }, { 0xE7, 0x7B, 0, 0 }, { 0xF7, 0x7C, 0, 0 }, { 0xD1, 0x7D, 0, 0 },
-    { 0xF1, 0x7E, 0, 0 }, { 0x2588, 0x7F, 0, 0 }, { 0x2019, 0x27, 0, 0 },
+    {0xE1, 0x2A, 0, 0},
+    {0xE9, 0x5C, 0, 0},
+    {0xED, 0x5E, 0, 0},
+    {0xF3, 0x5F, 0, 0},
+    {0xFA, 0x60, 0, 0},
+    {0xE7, 0x7B, 0, 0},
+    {0xF7, 0x7C, 0, 0},
+    {0xD1, 0x7D, 0, 0},
+    {0xF1, 0x7E, 0, 0},
+    {0x2588, 0x7F, 0, 0},
+    {0x2019, 0x27, 0, 0},
     /* special set (0x11 0x30-0x3F) */
-    { 0xAE, 0, 0x11, 0x30 }, { 0xB0, 0, 0x11, 0x31 }, { 0xBD, 0, 0x11, 0x32 }, { 0xBF, 0, 0x11, 0x33 },
-    { 0x2122, 0, 0x11, 0x34 }, { 0xA2, 0, 0x11, 0x35 }, { 0xA3, 0, 0x11, 0x36 }, { 0x266A, 0, 0x11, 0x37 },
-    { 0xE0, 0, 0x11, 0x38 }, { 0xA0, 0, 0x11, 0x39 }, { 0xE8, 0, 0x11, 0x3A }, { 0xE2, 0, 0x11, 0x3B },
-    { 0xEA, 0, 0x11, 0x3C }, { 0xEE, 0, 0x11, 0x3D }, { 0xF4, 0, 0x11, 0x3E }, { 0xFB, 0, 0x11, 0x3F },
+    {0xAE, 0, 0x11, 0x30},
+    {0xB0, 0, 0x11, 0x31},
+    {0xBD, 0, 0x11, 0x32},
+    {0xBF, 0, 0x11, 0x33},
+    {0x2122, 0, 0x11, 0x34},
+    {0xA2, 0, 0x11, 0x35},
+    {0xA3, 0, 0x11, 0x36},
+    {0x266A, 0, 0x11, 0x37},
+    {0xE0, 0, 0x11, 0x38},
+    {0xA0, 0, 0x11, 0x39},
+    {0xE8, 0, 0x11, 0x3A},
+    {0xE2, 0, 0x11, 0x3B},
+    {0xEA, 0, 0x11, 0x3C},
+    {0xEE, 0, 0x11, 0x3D},
+    {0xF4, 0, 0x11, 0x3E},
+    {0xFB, 0, 0x11, 0x3F},
     /* extended Spanish/French/misc (0x12 0x20-0x3F), after a basic fallback */
-    { 0xC1, 'A', 0x12, 0x20 }, { 0xC9, 'E', 0x12, 0x21 }, { 0xD3, 'O', 0x12, 0x22 }, { 0xDA, 'U', 0x12, 0x23 },
-    { 0xDC, 'U', 0x12, 0x24 }, { 0xFC, 'u', 0x12, 0x25 }, { 0x2018, 0x27, 0x12, 0x26 }, { 0xA1, '!', 0x12, 0x27 },
-    { '*', '.', 0x12, 0x28 }, { 0x2014, '-', 0x12, 0x2A }, { 0xA9, 'c', 0x12, 0x2B }, { 0x2120, 's', 0x12, 0x2C },
-    { 0x2022, '.', 0x12, 0x2D }, { 0x201C, '"', 0x12, 0x2E }, { 0x201D, '"', 0x12, 0x2F }, { 0xC0, 'A', 0x12, 0x30 },
-    { 0xC2, 'A', 0x12, 0x31 }, { 0xC7, 'C', 0x12, 0x32 }, { 0xC8, 'E', 0x12, 0x33 }, { 0xCA, 'E', 0x12, 0x34 },
-    { 0xCB, 'E', 0x12, 0x35 }, { 0xEB, 'e', 0x12, 0x36 }, { 0xCE, 'I', 0x12, 0x37 }, { 0xCF, 'I', 0x12, 0x38 },
-    { 0xEF, 'i', 0x12, 0x39 }, { 0xD4, 'O', 0x12, 0x3A }, { 0xD9, 'U', 0x12, 0x3B }, { 0xF9, 'u', 0x12, 0x3C },
-    { 0xDB, 'U', 0x12, 0x3D }, { 0xAB, '"', 0x12, 0x3E }, { 0xBB, '"', 0x12, 0x3F },
+    {0xC1, 'A', 0x12, 0x20},
+    {0xC9, 'E', 0x12, 0x21},
+    {0xD3, 'O', 0x12, 0x22},
+    {0xDA, 'U', 0x12, 0x23},
+    {0xDC, 'U', 0x12, 0x24},
+    {0xFC, 'u', 0x12, 0x25},
+    {0x2018, 0x27, 0x12, 0x26},
+    {0xA1, '!', 0x12, 0x27},
+    {'*', '.', 0x12, 0x28},
+    {0x2014, '-', 0x12, 0x2A},
+    {0xA9, 'c', 0x12, 0x2B},
+    {0x2120, 's', 0x12, 0x2C},
+    {0x2022, '.', 0x12, 0x2D},
+    {0x201C, '"', 0x12, 0x2E},
+    {0x201D, '"', 0x12, 0x2F},
+    {0xC0, 'A', 0x12, 0x30},
+    {0xC2, 'A', 0x12, 0x31},
+    {0xC7, 'C', 0x12, 0x32},
+    {0xC8, 'E', 0x12, 0x33},
+    {0xCA, 'E', 0x12, 0x34},
+    {0xCB, 'E', 0x12, 0x35},
+    {0xEB, 'e', 0x12, 0x36},
+    {0xCE, 'I', 0x12, 0x37},
+    {0xCF, 'I', 0x12, 0x38},
+    {0xEF, 'i', 0x12, 0x39},
+    {0xD4, 'O', 0x12, 0x3A},
+    {0xD9, 'U', 0x12, 0x3B},
+    {0xF9, 'u', 0x12, 0x3C},
+    {0xDB, 'U', 0x12, 0x3D},
+    {0xAB, '"', 0x12, 0x3E},
+    {0xBB, '"', 0x12, 0x3F},
     /* extended Portuguese/German/Danish (0x13 0x20-0x3F) */
-    { 0xC3, 'A', 0x13, 0x20 }, { 0xE3, 'a', 0x13, 0x21 }, { 0xCD, 'I', 0x13, 0x22 }, { 0xCC, 'I', 0x13, 0x23 },
-    { 0xEC, 'i', 0x13, 0x24 }, { 0xD2, 'O', 0x13, 0x25 }, { 0xF2, 'o', 0x13, 0x26 }, { 0xD5, 'O', 0x13, 0x27 },
-    { 0xF5, 'o', 0x13, 0x28 }, { '{', '(', 0x13, 0x29 }, { '}', ')', 0x13, 0x2A }, { '\\', '/', 0x13, 0x2B },
-    { '^', 0x27, 0x13, 0x2C }, { '_', '-', 0x13, 0x2D }, { '|', '!', 0x13, 0x2E }, { '~', '-', 0x13, 0x2F },
-    { 0xC4, 'A', 0x13, 0x30 }, { 0xE4, 'a', 0x13, 0x31 }, { 0xD6, 'O', 0x13, 0x32 }, { 0xF6, 'o', 0x13, 0x33 },
-    { 0xDF, 's', 0x13, 0x34 }, { 0xA5, 'Y', 0x13, 0x35 }, { 0xA4, 'o', 0x13, 0x36 }, { 0xA6, '!', 0x13, 0x37 },
-    { 0xC5, 'A', 0x13, 0x38 }, { 0xE5, 'a', 0x13, 0x39 }, { 0xD8, 'O', 0x13, 0x3A }, { 0xF8, 'o', 0x13, 0x3B },
+    {0xC3, 'A', 0x13, 0x20},
+    {0xE3, 'a', 0x13, 0x21},
+    {0xCD, 'I', 0x13, 0x22},
+    {0xCC, 'I', 0x13, 0x23},
+    {0xEC, 'i', 0x13, 0x24},
+    {0xD2, 'O', 0x13, 0x25},
+    {0xF2, 'o', 0x13, 0x26},
+    {0xD5, 'O', 0x13, 0x27},
+    {0xF5, 'o', 0x13, 0x28},
+    {'{', '(', 0x13, 0x29},
+    {'}', ')', 0x13, 0x2A},
+    {'\\', '/', 0x13, 0x2B},
+    {'^', 0x27, 0x13, 0x2C},
+    {'_', '-', 0x13, 0x2D},
+    {'|', '!', 0x13, 0x2E},
+    {'~', '-', 0x13, 0x2F},
+    {0xC4, 'A', 0x13, 0x30},
+    {0xE4, 'a', 0x13, 0x31},
+    {0xD6, 'O', 0x13, 0x32},
+    {0xF6, 'o', 0x13, 0x33},
+    {0xDF, 's', 0x13, 0x34},
+    {0xA5, 'Y', 0x13, 0x35},
+    {0xA4, 'o', 0x13, 0x36},
+    {0xA6, '!', 0x13, 0x37},
+    {0xC5, 'A', 0x13, 0x38},
+    {0xE5, 'a', 0x13, 0x39},
+    {0xD8, 'O', 0x13, 0x3A},
+    {0xF8, 'o', 0x13, 0x3B},
 };
 
 /* Transliterations into several basic characters. */
-static const struct { uint32_t cp; const char *s; } translit[] = {
-    { 0x20AC, "EUR" }, { 0x152, "OE" }, { 0x153, "oe" }, { 0xC6, "AE" }, { 0xE6, "ae" }, { 0x2026, "..." },
-    { 0x2013, "-" }, { 0x2212, "-" }, { 0xD7, "x" }, { 0x60, "'" }, { 0x201A, "," }, { 0x201E, "\"" },
-    { 0x2039, "<" }, { 0x203A, ">" }, { 0xB1, "+-" }, { 0xB2, "2" }, { 0xB3, "3" }, { 0xB9, "1" },
-    { 0xBC, "1/4" }, { 0xBE, "3/4" }, { 0xA7, "S" }, { 0xB5, "u" }, { 0xB7, "." }, { 0x20BD, "RUB" },
+static const struct {
+    uint32_t cp;
+    const char *s;
+} translit[] = {
+    {0x20AC, "EUR"}, {0x152, "OE"}, {0x153, "oe"}, {0xC6, "AE"}, {0xE6, "ae"},  {0x2026, "..."},
+    {0x2013, "-"},   {0x2212, "-"}, {0xD7, "x"},   {0x60, "'"},  {0x201A, ","}, {0x201E, "\""},
+    {0x2039, "<"},   {0x203A, ">"}, {0xB1, "+-"},  {0xB2, "2"},  {0xB3, "3"},   {0xB9, "1"},
+    {0xBC, "1/4"},   {0xBE, "3/4"}, {0xA7, "S"},   {0xB5, "u"},  {0xB7, "."},   {0x20BD, "RUB"},
 };
 
 int tc_cap608_map(uint32_t cp, tc_cap608_cell out[3])
 {
     for (size_t i = 0; i < sizeof table / sizeof *table; i++)
         if (table[i].cp == cp) {
-            out[0] = (tc_cap608_cell){ table[i].b, table[i].hi, table[i].lo };
+            out[0] = (tc_cap608_cell){table[i].b, table[i].hi, table[i].lo};
             return 1;
         }
     if (cp >= 0x20 && cp < 0x7F) { /* ASCII the basic set shares */
-        out[0] = (tc_cap608_cell){ (uint8_t)cp, 0, 0 };
+        out[0] = (tc_cap608_cell){(uint8_t)cp, 0, 0};
         return 1;
     }
     for (size_t i = 0; i < sizeof translit / sizeof *translit; i++)
         if (translit[i].cp == cp) {
             int n = 0;
-            for (const char *s = translit[i].s; *s && n < 3; s++) n += tc_cap608_map((uint8_t)*s, out + n);
+            for (const char *s = translit[i].s; *s && n < 3; s++)
+                n += tc_cap608_map((uint8_t)*s, out + n);
             return n;
         }
     char base = 0;
-    if (cp >= 0xC0 && cp <= 0xFF) base = latin1_base[cp - 0xC0];
-    else if (cp >= 0x100 && cp <= 0x17F) base = latin_ext_a_base[cp - 0x100];
+    if (cp >= 0xC0 && cp <= 0xFF)
+        base = latin1_base[cp - 0xC0];
+    else if (cp >= 0x100 && cp <= 0x17F)
+        base = latin_ext_a_base[cp - 0x100];
     if (base) return tc_cap608_map((uint8_t)base, out);
     return 0; /* 608 cannot carry it: dropped */
 }
@@ -155,7 +238,11 @@ int tc_cap608_map(uint32_t cp, tc_cap608_cell out[3])
  * U+FFFD (dropped later). Returns its length. */
 static int utf8_next(const unsigned char *s, int n, uint32_t *cp)
 {
-    int len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    int len = s[0] < 0x80             ? 1
+              : (s[0] & 0xE0) == 0xC0 ? 2
+              : (s[0] & 0xF0) == 0xE0 ? 3
+              : (s[0] & 0xF8) == 0xF0 ? 4
+                                      : 0;
     if (len == 0 || len > n) {
         *cp = 0xFFFD;
         return 1;
@@ -231,7 +318,7 @@ void tc_cap608_word(tc_cap608 *c, const char *utf8, int len)
         }
         if (space) {
             tc_cap608_cell sp[WORD_CELLS + 1];
-            sp[0] = (tc_cap608_cell){ ' ', 0, 0 };
+            sp[0] = (tc_cap608_cell){' ', 0, 0};
             memcpy(sp + 1, cells + at, (size_t)take * sizeof *sp);
             send_cells(c, sp, take + 1);
         } else {
@@ -282,6 +369,12 @@ int tc_cap608_tick(tc_cap608 *c, int64_t n, int speaking, uint8_t *cc)
     return k;
 }
 
-int tc_cap608_busy(const tc_cap608 *c) { return c->shown || c->count > 0; }
+int tc_cap608_busy(const tc_cap608 *c)
+{
+    return c->shown || c->count > 0;
+}
 
-void tc_cap608_get_stats(const tc_cap608 *c, tc_cap608_stats *st) { *st = c->st; }
+void tc_cap608_get_stats(const tc_cap608 *c, tc_cap608_stats *st)
+{
+    *st = c->st;
+}

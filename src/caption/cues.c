@@ -16,7 +16,7 @@
 
 typedef struct cue {
     double start, end, last_end;
-    double limit;               /* cut here (an interrupt); 0 = none */
+    double limit; /* cut here (an interrupt); 0 = none */
     char *text;
     int len, cap;
     int lines, line_chars;
@@ -43,7 +43,8 @@ int tc_cap_cues_create(tc_cap_cues **out, int line_chars, int lines)
 void tc_cap_cues_destroy(tc_cap_cues *c)
 {
     if (!c) return;
-    for (int i = 0; i < c->n; i++) free(c->cues[i].text);
+    for (int i = 0; i < c->n; i++)
+        free(c->cues[i].text);
     free(c->cues);
     free(c);
 }
@@ -66,7 +67,8 @@ static int cue_append(cue *q, const char *s, int len)
 static int chars(const char *s, int len)
 {
     int n = 0;
-    for (int i = 0; i < len; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    for (int i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
     return n;
 }
 
@@ -116,11 +118,15 @@ void tc_cap_cues_finish(tc_cap_cues *c, double hold)
     }
 }
 
-int tc_cap_cues_count(const tc_cap_cues *c) { return c->n; }
+int tc_cap_cues_count(const tc_cap_cues *c)
+{
+    return c->n;
+}
 
 void tc_cap_cues_cut(tc_cap_cues *c, double t)
 {
-    while (c->n > 0 && c->cues[c->n - 1].start >= t) free(c->cues[--c->n].text);
+    while (c->n > 0 && c->cues[c->n - 1].start >= t)
+        free(c->cues[--c->n].text);
     for (int i = 0; i < c->n; i++)
         if (c->cues[i].limit == 0 || c->cues[i].limit > t) c->cues[i].limit = t;
 }
@@ -129,7 +135,8 @@ void tc_cap_cues_keep_last(tc_cap_cues *c, int n)
 {
     if (n < 0 || c->n <= n) return;
     int drop = c->n - n;
-    for (int i = 0; i < drop; i++) free(c->cues[i].text);
+    for (int i = 0; i < drop; i++)
+        free(c->cues[i].text);
     memmove(c->cues, c->cues + drop, (size_t)n * sizeof *c->cues);
     c->n = n;
 }
@@ -146,7 +153,8 @@ static void put_time(FILE *f, double t, char frac_sep)
 {
     long long ms = (long long)(t * 1000 + 0.5);
     if (ms < 0) ms = 0;
-    fprintf(f, "%02lld:%02lld:%02lld%c%03lld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, frac_sep, ms % 1000);
+    fprintf(f, "%02lld:%02lld:%02lld%c%03lld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60,
+            frac_sep, ms % 1000);
 }
 
 int tc_cap_cues_write(const tc_cap_cues *c, FILE *f, tc_cap_format fmt)
@@ -162,10 +170,14 @@ int tc_cap_cues_write(const tc_cap_cues *c, FILE *f, tc_cap_format fmt)
         for (const char *s = q->text ? q->text : ""; *s; s++) {
             /* VTT cue text is markup: & < > must be escaped; SRT is taken
              * as plain text by most players */
-            if (fmt == TC_CAP_VTT && *s == '&') fputs("&amp;", f);
-            else if (fmt == TC_CAP_VTT && *s == '<') fputs("&lt;", f);
-            else if (fmt == TC_CAP_VTT && *s == '>') fputs("&gt;", f);
-            else fputc(*s, f);
+            if (fmt == TC_CAP_VTT && *s == '&')
+                fputs("&amp;", f);
+            else if (fmt == TC_CAP_VTT && *s == '<')
+                fputs("&lt;", f);
+            else if (fmt == TC_CAP_VTT && *s == '>')
+                fputs("&gt;", f);
+            else
+                fputc(*s, f);
         }
         fputs("\n\n", f);
     }
@@ -193,8 +205,11 @@ int tc_cap_cues_save(const tc_cap_cues *c, const char *path, tc_cap_format fmt)
 int tc_cap_format_from_path(const char *path, tc_cap_format *fmt)
 {
     size_t pl = strlen(path);
-    if (pl > 4 && !strcasecmp(path + pl - 4, ".vtt")) *fmt = TC_CAP_VTT;
-    else if (pl > 4 && !strcasecmp(path + pl - 4, ".srt")) *fmt = TC_CAP_SRT;
-    else return TC_ERR_INVAL;
+    if (pl > 4 && !strcasecmp(path + pl - 4, ".vtt"))
+        *fmt = TC_CAP_VTT;
+    else if (pl > 4 && !strcasecmp(path + pl - 4, ".srt"))
+        *fmt = TC_CAP_SRT;
+    else
+        return TC_ERR_INVAL;
     return TC_OK;
 }

@@ -22,22 +22,29 @@
 static void voiced(const float *pcm, int64_t n, int64_t *first, int64_t *last)
 {
     float peak = 0;
-    for (int64_t i = 0; i < n; i++) peak = fmaxf(peak, fabsf(pcm[i]));
+    for (int64_t i = 0; i < n; i++)
+        peak = fmaxf(peak, fabsf(pcm[i]));
     float thr = fmaxf(0.005f, peak * 0.05f);
     int64_t a = 0, b = n;
-    while (a < n && fabsf(pcm[a]) < thr) a++;
-    while (b > a && fabsf(pcm[b - 1]) < thr) b--;
+    while (a < n && fabsf(pcm[a]) < thr)
+        a++;
+    while (b > a && fabsf(pcm[b - 1]) < thr)
+        b--;
     if (a >= b) a = 0, b = n;
     *first = a;
     *last = b;
 }
 
-static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
+static int is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
 
 static int weight(const char *s, int len)
 {
     int n = 1;
-    for (int i = 0; i < len; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    for (int i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
     return n;
 }
 
@@ -49,9 +56,11 @@ int tc_cap_words(const tc_tts_chunk *c, tc_cap_word **out, int *n)
     int tlen = (int)strlen(t);
     int count = 0;
     for (int i = 0; i < tlen;) {
-        while (i < tlen && is_space(t[i])) i++;
+        while (i < tlen && is_space(t[i]))
+            i++;
         int s = i;
-        while (i < tlen && !is_space(t[i])) i++;
+        while (i < tlen && !is_space(t[i]))
+            i++;
         count += i > s;
     }
     if (count == 0) return TC_OK;
@@ -59,10 +68,12 @@ int tc_cap_words(const tc_tts_chunk *c, tc_cap_word **out, int *n)
     if (!w) return TC_ERR_NOMEM;
     int k = 0;
     for (int i = 0; i < tlen;) {
-        while (i < tlen && is_space(t[i])) i++;
+        while (i < tlen && is_space(t[i]))
+            i++;
         int s = i;
-        while (i < tlen && !is_space(t[i])) i++;
-        if (i > s) w[k++] = (tc_cap_word){ -1, 0, s, i - s };
+        while (i < tlen && !is_space(t[i]))
+            i++;
+        if (i > s) w[k++] = (tc_cap_word){-1, 0, s, i - s};
     }
     int64_t v0 = 0, v1 = c->n_samples > 0 ? c->n_samples : 1;
     if (c->pcm && c->n_samples > 0) voiced(c->pcm, c->n_samples, &v0, &v1);
@@ -73,14 +84,17 @@ int tc_cap_words(const tc_tts_chunk *c, tc_cap_word **out, int *n)
         int64_t st = c->words[e].start;
         if (st < 0 || st >= v1) continue;
         for (int i = 0; i < k; i++)
-            if (p >= w[i].pos && p < w[i].pos + w[i].len && (w[i].start < 0 || st < w[i].start)) w[i].start = st;
+            if (p >= w[i].pos && p < w[i].pos + w[i].len && (w[i].start < 0 || st < w[i].start))
+                w[i].start = st;
     }
     /* keep the timed ones in order: a start before an earlier token's is dropped */
     int64_t last = -1;
     for (int i = 0; i < k; i++) {
         if (w[i].start < 0) continue;
-        if (w[i].start < last) w[i].start = -1;
-        else last = w[i].start;
+        if (w[i].start < last)
+            w[i].start = -1;
+        else
+            last = w[i].start;
     }
     /* spread the untimed ones over the gap between timed neighbours */
     for (int i = 0; i < k;) {
@@ -89,12 +103,15 @@ int tc_cap_words(const tc_tts_chunk *c, tc_cap_word **out, int *n)
             continue;
         }
         int j = i;
-        while (j < k && w[j].start < 0) j++;
+        while (j < k && w[j].start < 0)
+            j++;
         int64_t a = i > 0 ? w[i - 1].start : v0, b = j < k ? w[j].start : v1;
         if (i > 0 && j == k && a >= b) b = c->n_samples > a ? c->n_samples : a + 1;
         int total = 0, acc = 0;
-        for (int m = i - (i > 0); m < j; m++) total += weight(t + w[m].pos, w[m].len);
-        if (i > 0) acc = weight(t + w[i - 1].pos, w[i - 1].len); /* the timed one before takes its share */
+        for (int m = i - (i > 0); m < j; m++)
+            total += weight(t + w[m].pos, w[m].len);
+        if (i > 0)
+            acc = weight(t + w[i - 1].pos, w[i - 1].len); /* the timed one before takes its share */
         for (int m = i; m < j; m++) {
             w[m].start = a + (int64_t)((double)(b - a) * acc / total);
             acc += weight(t + w[m].pos, w[m].len);

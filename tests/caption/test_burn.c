@@ -23,17 +23,20 @@ static AVFrame *gray(int w, int h, enum AVPixelFormat fmt)
     f->height = h;
     f->format = fmt;
     assert_int_equal(av_frame_get_buffer(f, 0), 0);
-    for (int y = 0; y < h; y++) memset(f->data[0] + y * f->linesize[0], 120, (size_t)w);
+    for (int y = 0; y < h; y++)
+        memset(f->data[0] + y * f->linesize[0], 120, (size_t)w);
     int ch = fmt == AV_PIX_FMT_YUV420P || fmt == AV_PIX_FMT_NV12 ? h / 2 : h;
     int cw = fmt == AV_PIX_FMT_YUV444P ? w : fmt == AV_PIX_FMT_NV12 ? w : w / 2;
     for (int p = 1; p <= (fmt == AV_PIX_FMT_NV12 ? 1 : 2); p++)
-        for (int y = 0; y < ch; y++) memset(f->data[p] + y * f->linesize[p], 160, (size_t)cw);
+        for (int y = 0; y < ch; y++)
+            memset(f->data[p] + y * f->linesize[p], 160, (size_t)cw);
     return f;
 }
 
 static void test_band_only_and_redraws(void **state)
 {
-    static const enum AVPixelFormat fmts[] = { AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV444P, AV_PIX_FMT_NV12 };
+    static const enum AVPixelFormat fmts[] = {AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV444P,
+                                              AV_PIX_FMT_NV12};
     for (size_t k = 0; k < 3; k++) {
         int w = 320, h = 180;
         tc_cap_burn *b;
@@ -65,7 +68,8 @@ static void test_band_only_and_redraws(void **state)
         assert_int_equal(tc_cap_burn_draw(b, g), 1);
         assert_int_equal(tc_cap_burn_redraws(b), 2);
         /* the hold: 10 quiet frames, then nothing */
-        for (int i = 0; i < 9; i++) assert_int_equal(tc_cap_burn_tick(b, 0), 1);
+        for (int i = 0; i < 9; i++)
+            assert_int_equal(tc_cap_burn_tick(b, 0), 1);
         assert_int_equal(tc_cap_burn_tick(b, 0), 0);
         AVFrame *clean = gray(w, h, fmts[k]);
         assert_int_equal(tc_cap_burn_draw(b, clean), 0);
@@ -99,11 +103,14 @@ static void test_rows_roll(void **state)
     char word[200];
     memset(word, 'a', sizeof word - 1);
     word[sizeof word - 1] = 0;
-    for (int i = 0; i < 50; i++) tc_cap_burn_word(b, word, (int)strlen(word) - i);
-    for (int i = 0; i < 50; i++) tc_cap_burn_word(b, "word", 4);
+    for (int i = 0; i < 50; i++)
+        tc_cap_burn_word(b, word, (int)strlen(word) - i);
+    for (int i = 0; i < 50; i++)
+        tc_cap_burn_word(b, "word", 4);
     /* a long word of 2-byte characters is cut on a character boundary */
     char acc[301];
-    for (int i = 0; i < 150; i++) acc[2 * i] = (char)0xC3, acc[2 * i + 1] = (char)0xA9;
+    for (int i = 0; i < 150; i++)
+        acc[2 * i] = (char)0xC3, acc[2 * i + 1] = (char)0xA9;
     acc[300] = 0;
     tc_cap_burn_word(b, acc, 299); /* ends mid-character too */
     AVFrame *f = gray(640, 360, AV_PIX_FMT_YUV420P);

@@ -20,18 +20,20 @@
 /* ---- the independent decoder ---------------------------------------------- */
 
 static const uint32_t basic_over[0x60] = {
-    [0x2A - 0x20] = 0xE1, [0x5C - 0x20] = 0xE9, [0x5E - 0x20] = 0xED, [0x5F - 0x20] = 0xF3,
-    [0x60 - 0x20] = 0xFA, [0x7B - 0x20] = 0xE7, [0x7C - 0x20] = 0xF7, [0x7D - 0x20] = 0xD1,
+    [0x2A - 0x20] = 0xE1, [0x5C - 0x20] = 0xE9,   [0x5E - 0x20] = 0xED, [0x5F - 0x20] = 0xF3,
+    [0x60 - 0x20] = 0xFA, [0x7B - 0x20] = 0xE7,   [0x7C - 0x20] = 0xF7, [0x7D - 0x20] = 0xD1,
     [0x7E - 0x20] = 0xF1, [0x7F - 0x20] = 0x2588,
 };
-static const uint32_t special[16] = { 0xAE, 0xB0, 0xBD, 0xBF, 0x2122, 0xA2, 0xA3, 0x266A,
-                                      0xE0, 0xA0, 0xE8, 0xE2, 0xEA, 0xEE, 0xF4, 0xFB };
-static const uint32_t ext12[32] = { 0xC1, 0xC9, 0xD3, 0xDA, 0xDC, 0xFC, 0x2018, 0xA1, '*', 0x27, 0x2014,
-                                    0xA9, 0x2120, 0x2022, 0x201C, 0x201D, 0xC0, 0xC2, 0xC7, 0xC8, 0xCA, 0xCB,
-                                    0xEB, 0xCE, 0xCF, 0xEF, 0xD4, 0xD9, 0xF9, 0xDB, 0xAB, 0xBB };
-static const uint32_t ext13[32] = { 0xC3, 0xE3, 0xCD, 0xCC, 0xEC, 0xD2, 0xF2, 0xD5, 0xF5, '{', '}',
-                                    '\\', '^', '_', '|', '~', 0xC4, 0xE4, 0xD6, 0xF6, 0xDF, 0xA5, 0xA4,
-                                    0xA6, 0xC5, 0xE5, 0xD8, 0xF8, 0x250C, 0x2510, 0x2514, 0x2518 };
+static const uint32_t special[16] = {0xAE, 0xB0, 0xBD, 0xBF, 0x2122, 0xA2, 0xA3, 0x266A,
+                                     0xE0, 0xA0, 0xE8, 0xE2, 0xEA,   0xEE, 0xF4, 0xFB};
+static const uint32_t ext12[32] = {0xC1, 0xC9, 0xD3,   0xDA, 0xDC,   0xFC,   0x2018, 0xA1,
+                                   '*',  0x27, 0x2014, 0xA9, 0x2120, 0x2022, 0x201C, 0x201D,
+                                   0xC0, 0xC2, 0xC7,   0xC8, 0xCA,   0xCB,   0xEB,   0xCE,
+                                   0xCF, 0xEF, 0xD4,   0xD9, 0xF9,   0xDB,   0xAB,   0xBB};
+static const uint32_t ext13[32] = {0xC3, 0xE3, 0xCD, 0xCC, 0xEC,   0xD2,   0xF2,   0xD5,
+                                   0xF5, '{',  '}',  '\\', '^',    '_',    '|',    '~',
+                                   0xC4, 0xE4, 0xD6, 0xF6, 0xDF,   0xA5,   0xA4,   0xA6,
+                                   0xC5, 0xE5, 0xD8, 0xF8, 0x250C, 0x2510, 0x2514, 0x2518};
 
 typedef struct dec {
     uint32_t scr[15][32];
@@ -55,7 +57,10 @@ static void put(dec *d, uint32_t ch)
     }
 }
 
-static int parity_ok(uint8_t b) { return __builtin_popcount(b) % 2 == 1; }
+static int parity_ok(uint8_t b)
+{
+    return __builtin_popcount(b) % 2 == 1;
+}
 
 static void dec_pair(dec *d, const uint8_t *t)
 {
@@ -117,10 +122,12 @@ static void row_text(const dec *d, int r, char *out, size_t cap)
         uint32_t cp = d->scr[r][c];
         char b[4];
         int n = cp < 0x80 ? (b[0] = (char)cp, 1)
-              : cp < 0x800 ? (b[0] = (char)(0xC0 | cp >> 6), b[1] = (char)(0x80 | (cp & 0x3F)), 2)
-                           : (b[0] = (char)(0xE0 | cp >> 12), b[1] = (char)(0x80 | (cp >> 6 & 0x3F)),
-                              b[2] = (char)(0x80 | (cp & 0x3F)), 3);
-        for (int i = 0; i < n && k + 1 < cap; i++) out[k++] = b[i];
+                : cp < 0x800
+                    ? (b[0] = (char)(0xC0 | cp >> 6), b[1] = (char)(0x80 | (cp & 0x3F)), 2)
+                    : (b[0] = (char)(0xE0 | cp >> 12), b[1] = (char)(0x80 | (cp >> 6 & 0x3F)),
+                       b[2] = (char)(0x80 | (cp & 0x3F)), 3);
+        for (int i = 0; i < n && k + 1 < cap; i++)
+            out[k++] = b[i];
     }
     out[k] = 0;
 }
@@ -149,9 +156,11 @@ static void say_words(tc_cap608 *c, const char *text)
 {
     const char *s = text;
     while (*s) {
-        while (*s == ' ') s++;
+        while (*s == ' ')
+            s++;
         const char *e = s;
-        while (*e && *e != ' ') e++;
+        while (*e && *e != ' ')
+            e++;
         if (e > s) tc_cap608_word(c, s, (int)(e - s));
         s = e;
     }
@@ -199,9 +208,11 @@ static void test_line_breaks_roll_up(void **state)
         run(c, &d, 0, 400, 1, NULL);
         /* every displayed row within 32 columns, words whole, the last rows shown */
         char r[3][200];
-        for (int i = 0; i < 3; i++) row_text(&d, 12 + i, r[i], sizeof r[i]);
+        for (int i = 0; i < 3; i++)
+            row_text(&d, 12 + i, r[i], sizeof r[i]);
         int shown = 0;
-        for (int i = 0; i < 15; i++) shown += d.used[i];
+        for (int i = 0; i < 15; i++)
+            shown += d.used[i];
         assert_int_equal(shown, rows);
         /* a 40-character word is cut at 32 columns; the next word follows it */
         assert_string_equal(r[2], "usness!! ends");
@@ -284,7 +295,8 @@ static void test_timing_hold_and_clear(void **state)
     assert_int_equal(d.edm, 0);
     /* speech stops at 110: the display stays for `hold` frames, then EDM */
     int64_t n = 110;
-    while (d.edm == 0 && n < 200) run(c, &d, n, n + 1, 0, NULL), n++;
+    while (d.edm == 0 && n < 200)
+        run(c, &d, n, n + 1, 0, NULL), n++;
     assert_int_equal(d.edm, 1);
     assert_in_range(n - 110, hold, hold + 2);
     assert_int_equal(run(c, &d, n, n + 1, 0, NULL), 1); /* EDM's second copy */
@@ -307,18 +319,20 @@ static void test_timing_hold_and_clear(void **state)
 
 static void test_pacing_other_rates(void **state)
 {
-    static const int rates[][3] = { { 25, 1, 30 }, { 60, 1, 30 }, { 30000, 1001, 30 }, { 24, 1, 30 }, { 15, 1, 30 } };
+    static const int rates[][3] = {
+        {25, 1, 30}, {60, 1, 30}, {30000, 1001, 30}, {24, 1, 30}, {15, 1, 30}};
     for (size_t i = 0; i < sizeof rates / sizeof *rates; i++) {
         tc_cap608 *c;
         assert_int_equal(tc_cap608_create(&c, 2, rates[i][0], rates[i][1], 1000), TC_OK);
         dec d;
         dec_init(&d);
-        for (int w = 0; w < 60; w++) say_words(c, "abcdefgh");
+        for (int w = 0; w < 60; w++)
+            say_words(c, "abcdefgh");
         /* one second of frames carries 30 pairs (line 21's rate) */
         int frames = (int)((rates[i][0] + rates[i][1] - 1) / rates[i][1]);
         int maxk = 0, pairs = run(c, &d, 0, frames, 1, &maxk);
-        print_message("fps %d/%d: %d pairs in %d frames, at most %d a frame\n", rates[i][0], rates[i][1], pairs,
-                      frames, maxk);
+        print_message("fps %d/%d: %d pairs in %d frames, at most %d a frame\n", rates[i][0],
+                      rates[i][1], pairs, frames, maxk);
         assert_in_range(pairs, 29, 31);
         tc_cap608_destroy(c);
     }
@@ -331,7 +345,8 @@ static void test_full_queue_drops_words(void **state)
 {
     tc_cap608 *c;
     assert_int_equal(tc_cap608_create(&c, 2, 30, 1, 30), TC_OK);
-    for (int i = 0; i < 2000; i++) tc_cap608_word(c, "word", 4);
+    for (int i = 0; i < 2000; i++)
+        tc_cap608_word(c, "word", 4);
     tc_cap608_stats st;
     tc_cap608_get_stats(c, &st);
     assert_true(st.dropped > 0);

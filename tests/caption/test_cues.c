@@ -33,11 +33,14 @@ static void add_text(tc_cap_cues *c, const char *text, double t0, double per_wor
     double t = t0;
     int first = 1;
     while (*s) {
-        while (*s == ' ') s++;
+        while (*s == ' ')
+            s++;
         const char *e = s;
-        while (*e && *e != ' ') e++;
+        while (*e && *e != ' ')
+            e++;
         if (e > s) {
-            assert_int_equal(tc_cap_cues_add(c, t, t + per_word * 0.9, s, (int)(e - s), brk && first), TC_OK);
+            assert_int_equal(
+                tc_cap_cues_add(c, t, t + per_word * 0.9, s, (int)(e - s), brk && first), TC_OK);
             first = 0;
             t += per_word;
         }
@@ -49,7 +52,8 @@ static void test_cue_limits_and_times(void **state)
 {
     tc_cap_cues *c;
     assert_int_equal(tc_cap_cues_create(&c, 32, 2), TC_OK);
-    add_text(c, "one two three four five six seven eight nine ten eleven twelve thirteen fourteen", 1.0, 0.3, 1);
+    add_text(c, "one two three four five six seven eight nine ten eleven twelve thirteen fourteen",
+             1.0, 0.3, 1);
     add_text(c, "Next sentence <b> & done.", 6.0, 0.3, 1);
     tc_cap_cues_finish(c, 0.5);
     int n = tc_cap_cues_count(c);
@@ -60,8 +64,10 @@ static void test_cue_limits_and_times(void **state)
         const char *t = tc_cap_cues_text(c, i, &s, &e);
         int lines = 1, len = 0;
         for (const char *p = t; *p; p++) {
-            if (*p == '\n') lines++, len = 0;
-            else assert_true(++len <= 32);
+            if (*p == '\n')
+                lines++, len = 0;
+            else
+                assert_true(++len <= 32);
         }
         assert_true(lines <= 2);
         assert_true(s >= prev_end - 1e-9); /* never overlapping */
@@ -75,7 +81,8 @@ static void test_cue_limits_and_times(void **state)
     const char *last = tc_cap_cues_text(c, n - 1, &sl, &el);
     assert_string_equal(last, "Next sentence <b> & done.");
     assert_true(sl == 6.0);
-    assert_true(el > 6.0 + 4 * 0.3 + 0.27 + 0.49 && el < 6.0 + 4 * 0.3 + 0.27 + 0.51); /* last word end + hold */
+    assert_true(el > 6.0 + 4 * 0.3 + 0.27 + 0.49 &&
+                el < 6.0 + 4 * 0.3 + 0.27 + 0.51); /* last word end + hold */
     /* a cue cut short by the next one ends where it starts */
     double s1;
     tc_cap_cues_text(c, 1, &s1, NULL);
@@ -125,7 +132,7 @@ static void test_cut_and_roll(void **state)
     add_text(c, "First sentence here.", 0.0, 0.3, 1);
     add_text(c, "Second one is cut short by an interrupt.", 2.0, 0.3, 1);
     add_text(c, "Third.", 10.0, 0.3, 1);
-    tc_cap_cues_cut(c, 2.5);      /* the third was planned but never said */
+    tc_cap_cues_cut(c, 2.5); /* the third was planned but never said */
     tc_cap_cues_finish(c, 0.5);
     assert_int_equal(tc_cap_cues_count(c), 2);
     double s, e;
@@ -146,10 +153,11 @@ static void test_cut_and_roll(void **state)
 static void test_words_from_chunk(void **state)
 {
     /* 1 s at 1000 Hz: silence, voice from 0.2 to 0.8 s, silence */
-    float pcm[1000] = { 0 };
-    for (int i = 200; i < 800; i++) pcm[i] = (i % 2) ? 0.5f : -0.5f;
+    float pcm[1000] = {0};
+    for (int i = 200; i < 800; i++)
+        pcm[i] = (i % 2) ? 0.5f : -0.5f;
     char text[] = "aaa bbbbbbb c";
-    tc_tts_chunk ch = { 0 };
+    tc_tts_chunk ch = {0};
     ch.pcm = pcm;
     ch.n_samples = 1000;
     ch.sample_rate = 1000;
@@ -168,7 +176,7 @@ static void test_words_from_chunk(void **state)
     free(w);
 
     /* with word events: starts as given, ends at the next start / voice end */
-    tc_word ev[3] = { { 210, 0, 3 }, { 400, 4, 7 }, { 700, 12, 1 } };
+    tc_word ev[3] = {{210, 0, 3}, {400, 4, 7}, {700, 12, 1}};
     ch.words = ev;
     ch.n_words = 3;
     assert_int_equal(tc_cap_words(&ch, &w, &n), TC_OK);
@@ -181,7 +189,7 @@ static void test_words_from_chunk(void **state)
 
     /* punctuation espeak leaves out of its words is taken back */
     char punct[] = "\xc2\xbfQu\xc3\xa9? Hello, there.";
-    tc_word ev2[3] = { { 100, 2, 4 }, { 300, 8, 5 }, { 600, 15, 5 } };
+    tc_word ev2[3] = {{100, 2, 4}, {300, 8, 5}, {600, 15, 5}};
     ch.text = punct;
     ch.words = ev2;
     assert_int_equal(tc_cap_words(&ch, &w, &n), TC_OK);
