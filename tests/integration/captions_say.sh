@@ -15,12 +15,13 @@
 #     0.3-2 s after its speech ends (the hold; the idle loop after); each
 #     sentence has a `caption` event with its text. Captions are also burned
 #     in (--captions-burn): the bottom band shows text while speaking and is
-#     back to the idle picture after the hold.
+#     back to the idle picture after the hold. A viewer of the same run's
+#     RTMP output through nginx-rtmp decodes the captions too.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "$0")/../lib.sh"
 NAME=captions_say
-need ffmpeg ffprobe python3
+need ffmpeg ffprobe python3 nginx
 tc_tmpdir
 TC=$(tc_bin)
 "$PYSYS" -c 'import webvtt' 2>/dev/null || fail $NAME "python3-webvtt is not installed (scripts/deps.sh)"
@@ -80,15 +81,24 @@ grep -q "both write captions file" "$T/streams.log" || fail $NAME "shared captio
 sed -i 's|same.vtt|{stream}.vtt|' "$T/streams/one.env" "$T/streams/two.env"
 "$TC" config check --streams "$T/streams" >/dev/null 2>"$T/streams.log" || fail $NAME "{stream} captions files: $(cat "$T/streams.log")"
 
-# ---- live: interrupt clears them ----
+# ---- live: interrupt clears them; RTMP carries them ----
 rmq_start
+rport=$(nginx_start)
+rurl=rtmp://127.0.0.1:$rport/live/cap
 if "$TC" config check --captions-file "$T/x.txt" 2>"$T/check.log"; then fail $NAME "config check took --captions-file x.txt"; fi
 grep -q "captions-file" "$T/check.log" || fail $NAME "config check did not name captions-file: $(cat "$T/check.log")"
-bg "$TC" run -o "$T/live.mkv" --amqp-url "$AMQP_URL" --queue q --width 640 --height 360 --captions-burn \
+bg "$TC" run -o "$T/live.mkv" -o "$rurl" --amqp-url "$AMQP_URL" --queue q --width 640 --height 360 --captions-burn \
   --captions-file "$T/{stream}.vtt" \
   2>"$T/talkcast.log"
 tc=$LAST_PID
 wait_queue q || fail $NAME "talkcast did not declare its queue"
+wait_published cap 10 || fail $NAME "no RTMP stream published within 10 s"
+bg record_rtmp "$rurl" 60 "$T/view.mkv" 2>"$T/viewer.log" # ends with the stream
+viewer=$LAST_PID
+# nginx-rtmp starts a viewer at the next keyframe (the idle loop's, up to a
+# loop away); the message goes out once the viewer is writing frames
+for _ in $(seq 1 150); do [ -s "$T/view.mkv" ] && break; sleep 0.1; done
+[ -s "$T/view.mkv" ] || fail $NAME "the RTMP viewer got no frames in 15 s: $(tail -2 "$T/viewer.log")"
 events_listen || fail $NAME "could not listen to events"
 broker publish "$AMQP_URL" q '{"type":"text","id":"long","text":"This is a long message about nothing in particular that goes on and on without any pause at all, and it keeps going."}'
 broker wait-events "$T/events.jsonl" started 1 10 || fail $NAME "the message did not start"
@@ -143,6 +153,12 @@ if abs(cues[-1].start_in_seconds - nxt) > 0.05: sys.exit(f"next cue at {cues[-1]
 print(f"rolling file: {len(cues)} cues, the interrupted one ends at the cut")' "$T/talkcast.vtt" "$cut" "$nxt" >"$T/roll.out" 2>&1 \
   || fail $NAME "live: $(tail -1 "$T/roll.out")"
 note "live: $(cat "$T/roll.out")"
+# what a viewer of the RTMP stream (nginx-rtmp) got: the same captions
+wait_rc "$viewer"
+[ "$RC" = 0 ] || fail $NAME "the RTMP viewer failed: $(tail -2 "$T/viewer.log")"
+decode "$T/view.mkv"
+grep -q "This is a long message" "$T/view.mkv.buf.srt" || fail $NAME "no captions through RTMP: $(head -c 600 "$T/view.mkv.buf.srt" | tr "\n" " ")"
+note "live: RTMP viewer decoded $(grep -c -- '-->' "$T/view.mkv.buf.srt") caption events via nginx-rtmp"
 # burned in: the band while the long message speaks, gone 1.5 s after the last
 res=$("$PYSYS" "$TC_ROOT/tests/captions_check.py" band "$T/live.mkv" 640 360 0.1 "$(echo "$cut - 0.2" | bc)" \
   "$(echo "$nxt_end + 2" | bc)" 2>&1) || fail $NAME "live: $res"
