@@ -21,6 +21,8 @@ PACKAGES=(
   clang libclang-rt-14-dev  # tests/fuzz: libFuzzer harnesses (clang -fsanitize=fuzzer)
   # tests and the benchmark talk to the broker from Python (publish, read events)
   python3-pika
+  # tests/integration/captions_*.sh: WebVTT files must parse with a real WebVTT reader
+  python3-webvtt
   # real parts the tests and the demo run: viewer/baseline, the RTMP server,
   # the message broker and its command-line clients
   ffmpeg nginx-light libnginx-mod-rtmp rabbitmq-server amqp-tools

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caption/caption.h"
 #include "stream/encoder.h"
 #include "stream/outfmt.h"
 
@@ -150,7 +151,7 @@ tc_engine_config tc_cli_engine_config(const tc_config *c, int live, int64_t max_
         c->channels, c->x264_preset, c->x264_tune, c->video_bitrate, c->video_maxrate, c->video_bufsize,
         c->audio_bitrate, c->keyint, live, max_frames, (const char *const *)c->outputs, (int)c->n_outputs,
         c->out_queue, c->reconnect_min, c->reconnect_max, c->encoder_threads, c->idle_replay,
-        c->x264_params, c->idle_close,
+        c->x264_params, c->idle_close, c->captions, c->captions_rows, c->captions_burn,
     };
     return ec;
 }
@@ -204,6 +205,9 @@ int tc_cli_check_config(const tc_config *c, const char *stream)
         }
         tc_outfmt_free(&f);
     }
+    tc_cap_format capf;
+    if (c->captions_file[0] && tc_cap_format_from_path(c->captions_file, &capf) < 0)
+        problem(&n, stream, "captions-file '%s': must end in .vtt or .srt", c->captions_file);
     if (c->tts_url[0] && strncmp(c->tts_url, "http://", 7) && strncmp(c->tts_url, "https://", 8))
         problem(&n, stream, "tts-url '%s': must start with http:// or https://", c->tts_url);
     if (c->amqp_url[0]) { /* the client checks URL and names without connecting */

@@ -235,5 +235,6 @@ out_stations:
 out:
     tc_cli_free_streams(&streams);
     tc_config_free(&cfg);
+    tc_cap_release_fonts(); /* every station (and its cairo objects) is gone */
     return rc;
 }

@@ -2,7 +2,10 @@
  * same modules the live stream uses. OUT.wav gets the audio alone; any
  * video container (.mp4, .mkv, …) gets the avatar saying it, lip-synced,
  * through the stream engine in offline mode (one code path, two clocks).
- * --phonemes F.tsv writes the phoneme timeline on OUT's own timeline. */
+ * --phonemes F.tsv writes the phoneme timeline on OUT's own timeline;
+ * --subtitles F.vtt|F.srt the words as subtitles on it. A video also
+ * carries them as CEA-608 captions (--captions). */
+#include "caption/caption.h"
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -29,6 +32,8 @@ typedef struct spoken {
     float *pcm;              /* everything, back to back (wav) */
     int64_t n, cap;
     FILE *tsv;
+    tc_cap_cues *cues;       /* --subtitles, or NULL */
+    int captions;            /* 608 captions in the video */
     int video;               /* pad sentences to whole frames, build mouth tracks */
     tc_clock clk;
     tc_lips_config lips;
@@ -59,6 +64,21 @@ static int sink(void *opaque, tc_tts_chunk *c)
         for (int i = 0; i < c->n_phonemes; i++)
             fprintf(s->tsv, "%.4f\t%.4f\t%s\t%d\n", (double)(s->offset + c->phonemes[i].start) / c->sample_rate,
                     (double)(s->offset + c->phonemes[i].end) / c->sample_rate, c->phonemes[i].name, c->sentence);
+    tc_cap_word *words = NULL;
+    int n_words = 0;
+    if ((s->cues || (s->video && s->captions)) && c->text) {
+        int r = tc_cap_words(c, &words, &n_words);
+        if (r < 0) return r;
+        for (int i = 0; s->cues && i < n_words; i++) {
+            r = tc_cap_cues_add(s->cues, (double)(s->offset + words[i].start) / c->sample_rate,
+                                (double)(s->offset + words[i].end) / c->sample_rate, c->text + words[i].pos,
+                                words[i].len, i == 0);
+            if (r < 0) {
+                free(words);
+                return r;
+            }
+        }
+    }
     int64_t len = c->n_samples;
     if (s->video) {
         /* Segments start on frame boundaries: pad to whole frames so the
@@ -74,10 +94,19 @@ static int sink(void *opaque, tc_tts_chunk *c)
         if (r < 0 || (s->n_segs == s->cap_segs && !(s->segs = realloc(s->segs, (size_t)(s->cap_segs = s->cap_segs * 2 + 4) * sizeof *s->segs)))) {
             free(seg.pcm);
             free(seg.mouth);
+            free(words);
             return r < 0 ? r : TC_ERR_NOMEM;
+        }
+        if (s->captions && n_words > 0) { /* the segment starts with the chunk: same offsets */
+            seg.cap_text = c->text;
+            c->text = NULL;
+            seg.cap_words = words;
+            seg.n_cap_words = n_words;
+            words = NULL;
         }
         s->segs[s->n_segs++] = seg;
     }
+    free(words);
     int r = append_pcm(s, c->pcm, c->n_samples);
     if (r == TC_OK && len > c->n_samples) r = append_pcm(s, NULL, len - c->n_samples);
     s->offset += len;
@@ -157,7 +186,8 @@ static int render_video(const tc_config *cfg, spoken *s)
             s->segs[i].frames.release(s->segs[i].frames.opaque);
             s->segs[i].frames = (tc_frame_source){ 0 };
         }
-        if (r == TC_OK) s->segs[i].pcm = NULL, s->segs[i].mouth = NULL; /* the engine owns them */
+        if (r == TC_OK) /* the engine owns them */
+            s->segs[i].pcm = NULL, s->segs[i].mouth = NULL, s->segs[i].cap_text = NULL, s->segs[i].cap_words = NULL;
     }
     if (r == TC_OK) r = tc_engine_start(e);
     if (r == TC_OK) tc_engine_wait(e, -1);
@@ -185,22 +215,25 @@ int tc_cli_say(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("Usage: talkcast say TEXT -o OUT [--phonemes OUT.tsv] [OPTIONS]\n\n"
+            printf("Usage: talkcast say TEXT -o OUT [--phonemes OUT.tsv] [--subtitles OUT.vtt|OUT.srt] [OPTIONS]\n\n"
                    "Speaks TEXT offline with the configured provider. OUT.wav: 16-bit mono WAV at\n"
                    "--sample-rate. OUT.mp4/.mkv/.ts/…: the avatar (--avatar) saying it, lip-synced,\n"
                    "rendered as fast as the machine can by the stream engine. --phonemes writes the\n"
-                   "timeline as TSV: start_s, end_s, phoneme, sentence. Options: see\n"
+                   "timeline as TSV: start_s, end_s, phoneme, sentence. --subtitles writes the words\n"
+                   "as WebVTT or SRT (by the extension) on OUT's timeline; a video also carries them\n"
+                   "as CEA-608 closed captions unless --no-captions. Options: see\n"
                    "'talkcast run --help' (--tts, --voice, --avatar, --width, --fps, ...).\n");
             return 0;
         }
     }
     /* --phonemes is say's own option: take it out before the table parses. */
-    char *phon = NULL;
+    char *phon = NULL, *subs = NULL;
     char **args = calloc((size_t)argc + 1, sizeof *args);
     if (!args) return 1;
     int n_args = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--phonemes") && i + 1 < argc) phon = argv[++i];
+        else if (!strcmp(argv[i], "--subtitles") && i + 1 < argc) subs = argv[++i];
         else args[n_args++] = argv[i];
     }
     tc_config cfg;
@@ -248,6 +281,17 @@ int tc_cli_say(int argc, char **argv)
         rc = r == TC_ERR_NOTFOUND || r == TC_ERR_INVAL ? 2 : 1;
         goto out;
     }
+    tc_cap_format subs_fmt = TC_CAP_VTT;
+    if (subs && tc_cap_format_from_path(subs, &subs_fmt) < 0) {
+        fprintf(stderr, "talkcast say: --subtitles %s: give a .vtt or .srt file\n", subs);
+        rc = 2;
+        goto out;
+    }
+    if (subs && tc_cap_cues_create(&s.cues, 42, 2) < 0) {
+        rc = 1;
+        goto out;
+    }
+    s.captions = cfg.captions || cfg.captions_burn;
     if (phon && !(s.tsv = fopen(phon, "w"))) {
         fprintf(stderr, "talkcast say: cannot write %s\n", phon);
         rc = 1;
@@ -284,17 +328,30 @@ int tc_cli_say(int argc, char **argv)
     if (r < 0) {
         fprintf(stderr, "talkcast say: cannot write %s: %s\n", path, tc_strerror(r));
         rc = 1;
+    } else if (s.cues) {
+        tc_cap_cues_finish(s.cues, 0.5);
+        r = tc_cap_cues_save(s.cues, subs, subs_fmt);
+        if (r < 0) {
+            fprintf(stderr, "talkcast say: cannot write %s: %s\n", subs, tc_strerror(r));
+            rc = 1;
+        } else {
+            tc_log(&log_ctx, TC_LOG_INFO, "wrote %s: %d cues", subs, tc_cap_cues_count(s.cues));
+        }
     }
 out:
+    tc_cap_cues_destroy(s.cues);
     if (s.tsv) fclose(s.tsv);
     for (int i = 0; i < s.n_segs; i++) {
         free(s.segs[i].pcm);
         free(s.segs[i].mouth);
+        free(s.segs[i].cap_text);
+        free(s.segs[i].cap_words);
     }
     free(s.segs);
     free(s.pcm);
     tc_tts_destroy(tts);
     free(args);
     tc_config_free(&cfg);
+    tc_cap_release_fonts();
     return rc;
 }

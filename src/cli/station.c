@@ -40,6 +40,7 @@ struct tc_station {
     tc_amqp *amqp;
     tc_tts_voice *voices;
     const char **voice_names;
+    char *captions_file;        /* the rolling captions file, "{stream}" expanded */
     int n_voices;
     int started, closed, abort;
     const char *tag;           /* stream name on log lines, or NULL */
@@ -266,15 +267,23 @@ static int start_messages(tc_station *s)
             s->voice_names[3 * i + 2] = s->voices[i].id;
         }
     }
+    if (c->captions_file && c->captions_file[0]) {
+        const char *at = strstr(c->captions_file, "{stream}"), *name = c->stream_name ? c->stream_name : "talkcast";
+        size_t len = strlen(c->captions_file) + strlen(name) + 1;
+        if (!(s->captions_file = malloc(len))) FAIL(1, "out of memory");
+        if (at) snprintf(s->captions_file, len, "%.*s%s%s", (int)(at - c->captions_file), c->captions_file, name, at + 8);
+        else snprintf(s->captions_file, len, "%s", c->captions_file);
+    }
     tc_pipe_config pc = {
         .tts = s->tts, .engine = s->eng, .fps_num = c->fps_num, .fps_den = c->fps_den,
         .sample_rate = c->sample_rate, .stream = c->stream_name, .voices = s->voice_names,
         .n_voices = s->voice_names ? s->n_voices * 3 : 0, .synth_ahead = c->synth_ahead, .max_queue = 10000,
-        .tail_s = c->pause_after, .dedupe = 4096,
+        .tail_s = c->pause_after, .dedupe = 4096, .captions_file = s->captions_file,
         .hooks = { on_settle, on_event, on_set_avatar, on_segment }, .opaque = s,
     };
     if ((rc = tc_pipe_create(&s->pipe, &pc)) < 0 || (rc = tc_pipe_start(s->pipe)) < 0)
-        FAIL(1, "cannot start the speech pipeline: %s", tc_strerror(rc));
+        FAIL(1, "cannot start the speech pipeline: %s%s", tc_strerror(rc),
+             s->captions_file ? " (--captions-file must end in .vtt or .srt)" : "");
     tc_amqp_config ac = tc_cli_amqp_config(c);
     char err[512] = "";
     if ((rc = tc_amqp_create(&s->amqp, &ac, on_delivery, on_amqp_state, s, err, sizeof err)) < 0)
@@ -434,6 +443,7 @@ void tc_station_destroy(tc_station *s)
     tc_tts_destroy(s->tts);
     free(s->voices);
     free(s->voice_names);
+    free(s->captions_file);
     tc_face_destroy(s->face);
     pthread_mutex_destroy(&s->pipe_lock);
     pthread_mutex_destroy(&s->face_lock);

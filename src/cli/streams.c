@@ -115,6 +115,13 @@ static int check_distinct(tc_config *cfgs, char **paths, int n, char *err, size_
                                  a->stream_name, b->stream_name, x + 1, a->stream_name);
                         return TC_ERR_INVAL;
                     }
+            /* names differ, so a path with {stream} differs too */
+            if (a->captions_file[0] && !strstr(a->captions_file, "{stream}") &&
+                !strcmp(a->captions_file, b->captions_file)) {
+                snprintf(err, errlen, "streams '%s' and '%s' both write captions file %s; put \"{stream}\" in "
+                         "TALKCAST_CAPTIONS_FILE", a->stream_name, b->stream_name, a->captions_file);
+                return TC_ERR_INVAL;
+            }
         }
     }
     return TC_OK;

@@ -112,6 +112,17 @@ static const opt_ext options[] = {
     O("idle-close", 0, "TALKCAST_IDLE_CLOSE", TC_OPT_DOUBLE, OFF(idle_close), 0, "10", 0, 86400, NULL, G_ENC,
       "seconds on the idle loop after which x264 is closed and its memory (~20 MB at 720p) returned; "
       "speech opens it again in a few ms; 0 = keep it open"),
+    O("captions", 0, "TALKCAST_CAPTIONS", TC_OPT_BOOL, OFF(captions), 0, "true", 0, 0, NULL, G_ENC,
+      "closed captions of what is said, in the video itself (CEA-608 roll-up as A/53 data in H.264), "
+      "shown by players and platforms that read captions from the stream; invisible until a viewer turns CC on"),
+    O("captions-rows", 0, "TALKCAST_CAPTIONS_ROWS", TC_OPT_INT, OFF(captions_rows), 0, "2", 2, 3, NULL, G_ENC,
+      "rows of roll-up captions on screen (2 or 3)"),
+    O("captions-burn", 0, "TALKCAST_CAPTIONS_BURN", TC_OPT_BOOL, OFF(captions_burn), 0, "false", 0, 0, NULL, G_ENC,
+      "also draw the captions into the picture (a band at the bottom), for outputs and players without 608; "
+      "every viewer sees them and they cost CPU while shown"),
+    O("captions-file", 0, "TALKCAST_CAPTIONS_FILE", TC_OPT_STRING, OFF(captions_file), 0, "", 0, 0, NULL, G_ENC,
+      "a rolling WebVTT (.vtt) or SRT (.srt) file of the last 200 captions, on the stream's timeline, "
+      "rewritten (atomically) as each sentence starts; {stream} becomes the stream name; empty = none"),
     O("huge-pages", 0, "TALKCAST_HUGE_PAGES", TC_OPT_BOOL, OFF(huge_pages), 0, "false", 0, 0, NULL, G_ENC,
       "let x264 back its frames with transparent huge pages: about 9 MB more RSS a stream at 720p "
       "for a little less CPU at large sizes"),

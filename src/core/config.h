@@ -48,6 +48,10 @@ typedef struct tc_config {
     int idle_replay;          /* bool: replay a pre-encoded idle loop */
     double idle_close;        /* seconds on the idle loop before x264 is closed; 0 = never */
     int huge_pages;           /* bool: let x264 back its frames with transparent huge pages */
+    int captions;             /* bool: CEA-608 captions in the video (A/53 in H.264) */
+    int captions_rows;        /* roll-up rows: 2 or 3 */
+    int captions_burn;        /* bool: also draw the captions into the picture */
+    char *captions_file;      /* rolling .vtt/.srt of what was said; "{stream}" = stream name; "" = none */
     int64_t audio_bitrate;    /* bits/s */
     /* outputs */
     char **outputs;           /* URLs, optionally "[f=fmt]url"; NULL-terminated */

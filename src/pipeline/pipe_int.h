@@ -49,6 +49,9 @@ struct tc_pipe {
     tc_clock clk;
 
     pthread_mutex_t lock;      /* guards everything below */
+    tc_cap_cues *cues;         /* the rolling captions file's cues, or NULL */
+    tc_cap_format cues_fmt;
+    int cues_failed;           /* its last write failed (logged once) */
     pthread_cond_t wake;       /* the speech thread: work, resume or stop */
     pthread_cond_t settled;    /* drain: the active list changed */
     tc_pipe_job *queue;        /* waiting, in the order they will be spoken */

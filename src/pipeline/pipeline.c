@@ -27,6 +27,10 @@ typedef struct seg_ctx {
     tc_pipe_job *job;         /* NULL: a pause between messages */
     int last;                 /* the message's final sentence */
     int64_t samples;          /* speech samples in it (without padding) */
+    const char *text;         /* the sentence (the segment's cap_text, borrowed), or NULL */
+    const tc_cap_word *words; /* its words (the segment's, borrowed) */
+    int n_words;
+    int sentence;
 } seg_ctx;
 
 /* ---- ids already settled (idempotency) ------------------------------- */
@@ -173,6 +177,7 @@ static void job_complete(tc_pipe *p, tc_pipe_job *j)
         json_object_object_add(d, "sentences", json_object_new_int(j->sentences));
         json_object_object_add(d, "start_frame", json_object_new_int64(j->start_frame));
         json_object_object_add(d, "end_frame", json_object_new_int64(j->end_frame));
+        if (j->msg.text) json_object_object_add(d, "text", json_object_new_string(j->msg.text)); /* what the captions said */
         tc_pipe_emit(p, "finished", &j->msg, d);
         tc_pipe_settle(p, j, TC_PIPE_SPOKEN, NULL);
     } else if (j->stop == STOP_INTERRUPT || j->stop == STOP_RESTART) {
@@ -220,6 +225,21 @@ void tc_pipe_stop_job(tc_pipe *p, tc_pipe_job *j, job_stop why, int keep_current
 
 /* ---- engine callbacks (engine thread) ------------------------------------ */
 
+#define CUES_KEPT 200 /* the rolling captions file: the last this many cues */
+
+/* Rewrite the rolling captions file (small; written aside and renamed). */
+static void save_cues(tc_pipe *p)
+{
+    tc_cap_cues_keep_last(p->cues, CUES_KEPT);
+    tc_cap_cues_finish(p->cues, 0.5);
+    int r = tc_cap_cues_save(p->cues, p->cfg.captions_file, p->cues_fmt);
+    if (r < 0 && !p->cues_failed)
+        tc_log(&log_ctx, TC_LOG_WARN, "cannot write the captions file %s: %s", p->cfg.captions_file, tc_strerror(r));
+    else if (r == TC_OK && p->cues_failed)
+        tc_log(&log_ctx, TC_LOG_INFO, "captions file %s written again", p->cfg.captions_file);
+    p->cues_failed = r < 0;
+}
+
 static void seg_started(void *opaque, const tc_segment_result *r)
 {
     seg_ctx *c = opaque;
@@ -241,6 +261,21 @@ static void seg_started(void *opaque, const tc_segment_result *r)
         tc_pipe_emit(p, "started", &j->msg, d);
         tc_pipe_update_state(p, "speech on air");
     }
+    if (j && c->text && p->cues) { /* the rolling file: this sentence's cues, on the stream's timeline */
+        for (int i = 0; i < c->n_words; i++)
+            tc_cap_cues_add(p->cues, (double)(r->start_sample + c->words[i].start) / p->cfg.sample_rate,
+                            (double)(r->start_sample + c->words[i].end) / p->cfg.sample_rate,
+                            c->text + c->words[i].pos, c->words[i].len, i == 0);
+        save_cues(p);
+    }
+    if (j && c->text) { /* the sentence's words, as the captions show them */
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "text", json_object_new_string(c->text));
+        json_object_object_add(d, "sentence", json_object_new_int(c->sentence));
+        json_object_object_add(d, "start_ms", json_object_new_double(frames_ms(p, r->start_frame)));
+        json_object_object_add(d, "duration_ms", json_object_new_double(1000.0 * (double)c->samples / p->cfg.sample_rate));
+        tc_pipe_emit(p, "caption", &j->msg, d);
+    }
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -256,6 +291,10 @@ static void seg_done(void *opaque, const tc_segment_result *r)
     } else {
         j->segs_done++;
         if (r->start_frame >= 0) j->end_frame = r->end_frame;
+        if (p->cues && r->interrupted && r->start_frame >= 0 && c->text) { /* said up to here */
+            tc_cap_cues_cut(p->cues, (double)(r->start_sample + r->samples_played) / p->cfg.sample_rate);
+            save_cues(p);
+        }
         if (r->interrupted && j->stop == STOP_NONE) j->stop = STOP_SHUTDOWN; /* the engine is closing */
         if (c->last && !r->interrupted) j->speech_done = 1;
         if (j->started && (j->speech_done || j->stop != STOP_NONE)) tc_pipe_update_state(p, "speech over");
@@ -299,7 +338,12 @@ static int sink(void *opaque, tc_tts_chunk *ch)
     r = ch->has_timing ? tc_lips_track(&p->lips, ch->phonemes, ch->n_phonemes, ch->pcm, ch->n_samples, &seg.mouth, &seg.n_mouth)
                        : tc_lips_estimate(&p->lips, ch->pcm, ch->n_samples, &seg.mouth, &seg.n_mouth);
     if (r < 0) goto fail;
-    *sc = (seg_ctx){ p, j, ch->last, ch->n_samples };
+    if (ch->text && (r = tc_cap_words(ch, &seg.cap_words, &seg.n_cap_words)) < 0) goto fail;
+    if (seg.n_cap_words > 0) { /* the segment starts with the chunk: the same offsets */
+        seg.cap_text = ch->text;
+        ch->text = NULL;
+    }
+    *sc = (seg_ctx){ p, j, ch->last, ch->n_samples, seg.cap_text, seg.cap_words, seg.n_cap_words, ch->sentence };
     seg.on_start = seg_started;
     seg.on_done = seg_done;
     seg.opaque = sc;
@@ -326,6 +370,8 @@ fail:
     if (seg.frames.release) seg.frames.release(seg.frames.opaque);
     free(seg.pcm);
     free(seg.mouth);
+    free(seg.cap_text);
+    free(seg.cap_words);
     free(sc);
     return r;
 }
@@ -346,7 +392,7 @@ static void enqueue_pause(tc_pipe *p)
         free(seg.pcm);
         return; /* no pause then; nothing else depends on it */
     }
-    *sc = (seg_ctx){ p, NULL, 0, 0 };
+    *sc = (seg_ctx){ p, NULL, 0, 0, NULL, NULL, 0, 0 };
     seg.on_done = seg_done;
     seg.opaque = sc;
     pthread_mutex_lock(&p->lock);
@@ -369,7 +415,7 @@ static void speak(tc_pipe *p, tc_pipe_job *j)
     pthread_mutex_unlock(&p->lock);
     tc_tts_request req = { j->msg.text, j->msg.voice ? j->msg.voice : voice[0] ? voice : NULL, j->msg.rate,
                            j->msg.pitch };
-    seg_ctx c = { p, j, 0, 0 };
+    seg_ctx c = { p, j, 0, 0, NULL, NULL, 0, 0 };
     int r = tc_tts_speak(p->cfg.tts, &req, sink, &c);
 
     pthread_mutex_lock(&p->lock);
@@ -436,6 +482,15 @@ int tc_pipe_create(tc_pipe **out, const tc_pipe_config *cfg)
         free(p);
         return TC_ERR_NOMEM;
     }
+    if (cfg->captions_file && cfg->captions_file[0]) {
+        int r = tc_cap_format_from_path(cfg->captions_file, &p->cues_fmt);
+        if (r == TC_OK) r = tc_cap_cues_create(&p->cues, 42, 2);
+        if (r < 0) {
+            free(p->ids);
+            free(p);
+            return r;
+        }
+    }
     p->clk = (tc_clock){ cfg->fps_num, cfg->fps_den, cfg->sample_rate };
     p->lips = (tc_lips_config){ cfg->fps_num, cfg->fps_den, cfg->sample_rate, 0.03, 0.3 };
     p->next_seq = 1;
@@ -477,6 +532,7 @@ void tc_pipe_destroy(tc_pipe *p)
     pthread_cond_destroy(&p->settled);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);
+    tc_cap_cues_destroy(p->cues);
     free(p->ids);
     free(p);
 }

@@ -89,6 +89,7 @@ typedef struct tc_pipe_config {
     int max_queue;          /* messages waiting; more are failed (e.g. 1000) */
     double tail_s;          /* mouth easing shut after a message (0.2 s) */
     int dedupe;             /* message ids remembered (4096) */
+    const char *captions_file; /* a rolling .vtt/.srt of what was said, or NULL/"" */
     tc_pipe_hooks hooks;
     void *opaque;
 } tc_pipe_config;

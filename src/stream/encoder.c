@@ -125,6 +125,9 @@ static int open_video(tc_encoder *e, const tc_encoder_config *cfg)
     if (cfg->tune && *cfg->tune) av_dict_set(&opts, "tune", cfg->tune, 0);
     if (cfg->params && *cfg->params) av_dict_set(&opts, "x264-params", cfg->params, 0);
     av_dict_set(&opts, "forced-idr", "1", 0);
+    /* A/53 captions from AV_FRAME_DATA_A53_CC side data become SEI in the
+     * stream (caption.h); the wrapper's default, stated so it stays on */
+    av_dict_set(&opts, "a53cc", "1", 0);
     if (cfg->threads > 0) c->thread_count = cfg->threads;
     int r = avcodec_open2(c, codec, &opts);
     AVDictionaryEntry *left = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);

@@ -21,6 +21,9 @@
 #define SEGQ_CAP 256           /* queued speech segments */
 #define CANCEL_CAP 64          /* groups cancelled between two ticks */
 #define CATCHUP_FRAMES 2       /* this many frames behind: skip rendering */
+#define CAPTION_MIN_HOLD_S 0.3 /* or this long, when the idle loop can start then (see engine_thread) */
+#define CAPTION_HOLD_S 0.6     /* captions stay this long after the last segment ends (its own trailing
+                                * silence and the pause after a message come first: ~1 s after the voice) */
 
 static const tc_log_ctx log_ctx = { "engine", NULL };
 
@@ -31,6 +34,9 @@ typedef struct tick_item {
     int force_key;              /* the first live frame after a replay: an IDR */
     int nb;                     /* audio samples in this tick */
     float *audio[MAX_CHANNELS]; /* preallocated planes of max_samples */
+    AVFrame *burn;              /* the picture with captions drawn in (caption_burn) */
+    int n_cc;                   /* 608 caption triplets for this frame */
+    uint8_t cc[3 * TC_CAP608_MAX_PAIRS];
 } tick_item;
 
 struct tc_engine {
@@ -64,6 +70,16 @@ struct tc_engine {
     tc_frame_source tick_src;
     int64_t tick_idx;
     int tick_src_owned;
+    int cur_word;               /* next caption word of `cur` */
+
+    /* Caption track (engine thread; NULL when off). While it is busy the
+     * stream stays on live encoding: replayed idle packets carry no
+     * captions, and the erase must reach the viewers. */
+    tc_cap608 *cap;
+    tc_cap_burn *burn;
+    int burn_failed;
+    int64_t quiet, cap_min_hold; /* frames without speech; the least hold before an early erase */
+    atomic_llong cap_words, cap_pairs, cap_clears;
 
     tick_item *items;
     int n_items;
@@ -116,6 +132,8 @@ static void segment_free(tc_segment *s)
     if (s->frames.release) s->frames.release(s->frames.opaque);
     free(s->pcm);
     free(s->mouth);
+    free(s->cap_text);
+    free(s->cap_words);
     memset(s, 0, sizeof *s);
 }
 
@@ -187,6 +205,8 @@ static void cancel_groups(tc_engine *e, int64_t n)
             e->cur_res.end_frame = n;
             segment_finish(e, &e->cur, &e->cur_res, 1);
             e->has_cur = 0;
+            if (e->cap) tc_cap608_clear(e->cap, 1);
+            if (e->burn) tc_cap_burn_clear(e->burn);
         }
     }
     for (int i = 0; i < nd; i++) {
@@ -203,6 +223,7 @@ static void mix_tick(tc_engine *e, tick_item *it, int64_t n, tc_mouth *mouth)
     if (!e->has_cur && pop_segment(e, &e->cur)) {
         e->has_cur = 1;
         e->cur_pos = 0;
+        e->cur_word = 0;
         e->cur_res = (tc_segment_result){ n, n, tc_clock_frame_start(&e->clk, n), 0, 0 };
         if (e->cur.on_start) e->cur.on_start(e->cur.opaque, &e->cur_res);
     }
@@ -211,6 +232,14 @@ static void mix_tick(tc_engine *e, tick_item *it, int64_t n, tc_mouth *mouth)
         e->tick_src = e->cur.frames;
         e->tick_idx = idx;
         if (e->cur.mouth && idx >= 0 && idx < e->cur.n_mouth) *mouth = e->cur.mouth[idx];
+        /* words whose first sample is at or before this frame's: never
+         * ahead of the speech */
+        while ((e->cap || e->burn) && e->cur_word < e->cur.n_cap_words &&
+               e->cur.cap_words[e->cur_word].start <= e->cur_pos) {
+            const tc_cap_word *w = &e->cur.cap_words[e->cur_word++];
+            if (e->cap) tc_cap608_word(e->cap, e->cur.cap_text + w->pos, w->len);
+            if (e->burn) tc_cap_burn_word(e->burn, e->cur.cap_text + w->pos, w->len);
+        }
         int64_t left = e->cur.n_samples - e->cur_pos;
         int take = left < nb ? (int)left : nb;
         memcpy(it->audio[0], e->cur.pcm + e->cur_pos, (size_t)take * sizeof(float));
@@ -373,6 +402,21 @@ static int idle_replay_tick(tc_engine *e, tick_item *it, int64_t n, int idle)
 
 /* ---- engine thread ----------------------------------------------------- */
 
+/* Draw the captions into a copy of the rendered picture (the face's frames
+ * are shared) and send the copy instead. Its buffer is reused unless the
+ * encoder still holds it. */
+static void burn_in(tc_engine *e, tick_item *it)
+{
+    int r = av_frame_make_writable(it->burn);
+    if (r >= 0) r = av_frame_copy(it->burn, it->pic);
+    if (r >= 0 && tc_cap_burn_draw(e->burn, it->burn) == 1) {
+        av_frame_unref(it->pic);
+        r = av_frame_ref(it->pic, it->burn);
+    }
+    if (r < 0 && !e->burn_failed++)
+        tc_log(&log_ctx, TC_LOG_WARN, "burned-in captions skipped: %s", tc_strerror(tc_err_from_av(r)));
+}
+
 static void mark_finished(tc_engine *e)
 {
     pthread_mutex_lock(&e->done_lock);
@@ -401,7 +445,11 @@ static void *engine_thread(void *arg)
                 skip_render = now - deadline > CATCHUP_FRAMES * frame_ns;
             }
         }
-        if (atomic_exchange(&e->interrupt_req, 0)) drop_all_segments(e, n);
+        if (atomic_exchange(&e->interrupt_req, 0)) {
+            drop_all_segments(e, n);
+            if (e->cap) tc_cap608_clear(e->cap, 1); /* off the screen at once */
+            if (e->burn) tc_cap_burn_clear(e->burn);
+        }
         if (atomic_exchange(&e->cancel_req, 0)) cancel_groups(e, n);
 
         void *slot;
@@ -416,7 +464,29 @@ static void *engine_thread(void *arg)
         int64_t said = atomic_load(&e->speech_samples);
         e->tick_src.picture = NULL;
         mix_tick(e, it, n, &mouth);
-        int idle = !e->has_cur && atomic_load(&e->speech_samples) == said && !memcmp(&mouth, &shut, sizeof mouth);
+        int spoke = atomic_load(&e->speech_samples) != said;
+        e->quiet = spoke ? 0 : e->quiet + 1;
+        /* Captions up after speech hold the stream on live encoding; rather
+         * than miss the idle loop's next entry point (up to a loop period,
+         * a breath, later), erase them in time for it once they have been
+         * up CAPTION_MIN_HOLD_S after the speech. */
+        if ((e->cap || e->burn) && e->loop && !e->replaying && !e->has_cur && e->quiet >= e->cap_min_hold &&
+            (n + 2 + e->face_delta) % e->loop->period == 0) {
+            if (e->cap) tc_cap608_clear(e->cap, 0);
+            if (e->burn) tc_cap_burn_clear(e->burn);
+        }
+        it->n_cc = 0;
+        if (e->cap) {
+            tc_cap608_stats cs;
+            it->n_cc = tc_cap608_tick(e->cap, n, spoke, it->cc);
+            tc_cap608_get_stats(e->cap, &cs);
+            atomic_store(&e->cap_words, cs.words);
+            atomic_store(&e->cap_pairs, cs.pairs);
+            atomic_store(&e->cap_clears, cs.clears);
+        }
+        int burning = e->burn && tc_cap_burn_tick(e->burn, spoke);
+        int idle = !e->has_cur && !spoke && !memcmp(&mouth, &shut, sizeof mouth) && !(e->cap && tc_cap608_busy(e->cap)) &&
+                   !burning;
 
         if (idle_replay_tick(e, it, n, idle)) {
             /* the pre-encoded packet stands for this frame */
@@ -441,6 +511,7 @@ static void *engine_thread(void *arg)
                     break;
                 }
             } else {
+                if (burning) burn_in(e, it);
                 atomic_fetch_add(&e->pics_in_flight, 1);
             }
         }
@@ -508,7 +579,16 @@ static void *encoder_thread(void *arg)
                 e->replay_run = 0;
                 if (it->force_key) tc_encoder_request_keyframe(e->enc); /* after replayed packets */
                 int64_t t0 = tc_encoder_video_suspended(e->enc) ? tc_now_ns() : 0;
+                /* captions ride on the frame as A/53 side data (x264 writes
+                 * an SEI); the picture may be repeated, so they come off again */
+                AVFrameSideData *sd = NULL;
+                if (it->n_cc && e->last_pic->buf[0] &&
+                    (sd = av_frame_new_side_data(e->last_pic, AV_FRAME_DATA_A53_CC, (size_t)it->n_cc * 3)))
+                    memcpy(sd->data, it->cc, (size_t)it->n_cc * 3);
+                else if (it->n_cc)
+                    tc_log(&log_ctx, TC_LOG_WARN, "captions of frame %lld lost: out of memory", (long long)it->n);
                 r = tc_encoder_video(e->enc, e->last_pic, it->n);
+                if (sd) av_frame_remove_side_data(e->last_pic, AV_FRAME_DATA_A53_CC);
                 if (t0 && r >= 0)
                     tc_log(&log_ctx, TC_LOG_DEBUG, "x264 opened again for frame %lld in %.1f ms", (long long)it->n,
                            (double)(tc_now_ns() - t0) / 1e6);
@@ -569,6 +649,20 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
         cfg->keyint, cfg->encoder_threads, cfg->x264_params,
     };
     e->enc_cfg = ec;
+    if (cfg->captions &&
+        (r = tc_cap608_create(&e->cap, cfg->caption_rows ? cfg->caption_rows : 2, cfg->fps_num, cfg->fps_den,
+                              (int)(CAPTION_HOLD_S * cfg->fps_num / cfg->fps_den + 0.5))) < 0) {
+        snprintf(err, (size_t)errlen, "cannot set up captions: %s (rows must be 2 or 3)", tc_strerror(r));
+        goto fail;
+    }
+    e->cap_min_hold = (int64_t)(CAPTION_MIN_HOLD_S * cfg->fps_num / cfg->fps_den + 0.5);
+    if (cfg->caption_burn &&
+        (r = tc_cap_burn_create(&e->burn, cfg->width, cfg->height, cfg->pix_fmt, cfg->caption_rows ? cfg->caption_rows : 2,
+                                (int)(CAPTION_HOLD_S * cfg->fps_num / cfg->fps_den + 0.5))) < 0) {
+        snprintf(err, (size_t)errlen, "cannot burn in captions: %s (pixel formats: yuv420p, yuvj420p, yuv422p, "
+                 "yuv444p, nv12; at least 64x64)", tc_strerror(r));
+        goto fail;
+    }
     if ((r = tc_encoder_create(&e->enc, &ec, fan_out, e)) < 0) {
         snprintf(err, (size_t)errlen, "cannot open the encoders: %s (see log)", tc_strerror(r));
         goto fail;
@@ -588,6 +682,13 @@ int tc_engine_create(tc_engine **out, const tc_engine_config *cfg, tc_face *face
     for (int i = 0; i < e->n_items; i++) {
         tick_item *it = &e->items[i];
         if (!(it->pic = av_frame_alloc()) || !(it->replay = av_packet_alloc())) goto fail;
+        if (cfg->caption_burn) {
+            if (!(it->burn = av_frame_alloc())) goto fail;
+            it->burn->width = cfg->width;
+            it->burn->height = cfg->height;
+            it->burn->format = cfg->pix_fmt;
+            if (av_frame_get_buffer(it->burn, 0) < 0) goto fail;
+        }
         for (int c = 0; c < cfg->channels; c++)
             if (!(it->audio[c] = calloc((size_t)e->max_samples, sizeof(float)))) goto fail;
         tc_queue_try_put(e->free, it);
@@ -725,11 +826,14 @@ void tc_engine_destroy(tc_engine *e, int abort)
     for (int i = 0; i < e->n_outs; i++) tc_output_destroy(e->outs[i], abort);
     free(e->outs);
     tc_encoder_destroy(e->enc);
+    tc_cap608_destroy(e->cap);
+    tc_cap_burn_destroy(e->burn);
     if (e->has_cur) segment_free(&e->cur);
     tc_segment s;
     while (pop_segment(e, &s)) segment_free(&s);
     for (int i = 0; e->items && i < e->n_items; i++) {
         av_frame_free(&e->items[i].pic);
+        av_frame_free(&e->items[i].burn);
         av_packet_free(&e->items[i].replay);
         for (int c = 0; c < MAX_CHANNELS; c++) free(e->items[i].audio[c]);
     }
@@ -762,6 +866,9 @@ void tc_engine_get_stats(tc_engine *e, tc_engine_stats *st)
     st->segments_done = atomic_load(&e->seg_done);
     st->segments_interrupted = atomic_load(&e->seg_interrupted);
     st->queued_segments = atomic_load(&e->queued_segments);
+    st->caption_words = atomic_load(&e->cap_words);
+    st->caption_pairs = atomic_load(&e->cap_pairs);
+    st->caption_clears = atomic_load(&e->cap_clears);
 }
 
 int tc_engine_output_count(const tc_engine *e) { return e->n_outs; }

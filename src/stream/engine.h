@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 
+#include "caption/caption.h"
 #include "face/face.h"
 #include "stream/output.h"
 
@@ -42,6 +43,9 @@ typedef struct tc_engine_config {
     int idle_replay;          /* 1: replay a pre-encoded idle loop while nothing is said (idle.h) */
     const char *x264_params;  /* x264 options over the preset ("key=value:…"), or NULL/"" */
     double idle_close;        /* close x264 after this many seconds on the idle loop; 0 = never */
+    int captions;             /* 1: CEA-608 captions of the segments' words in the video (A/53) */
+    int caption_rows;         /* roll-up rows, 2 or 3 */
+    int caption_burn;         /* 1: also draw the captions into the picture */
 } tc_engine_config;
 
 /* What happened to a segment, reported once from the engine thread. */
@@ -84,6 +88,11 @@ typedef struct tc_segment {
     void (*on_done)(void *opaque, const tc_segment_result *r);
     void *opaque;
     tc_frame_source frames;   /* optional (all NULL = the face renders) */
+    /* Captions, may be NULL: the words (samples from the segment's start,
+     * bytes in cap_text), shown as they are spoken. Owned after enqueue. */
+    char *cap_text;
+    tc_cap_word *cap_words;
+    int n_cap_words;
 } tc_segment;
 
 typedef struct tc_engine_stats {
@@ -98,6 +107,9 @@ typedef struct tc_engine_stats {
     int64_t replayed;         /* frames sent from the pre-encoded idle loop (not rendered or encoded) */
     int64_t idle_loop_bytes;  /* size of that loop's packets; 0 = none (yet) */
     int64_t encoder_suspends; /* times x264 was closed on a long idle stretch (idle_close) */
+    int64_t caption_words;    /* words put into the 608 captions */
+    int64_t caption_pairs;    /* 608 byte pairs sent */
+    int64_t caption_clears;   /* captions erased (after speech, or at once on interrupt) */
 } tc_engine_stats;
 
 typedef struct tc_engine tc_engine;

@@ -248,6 +248,13 @@ static void test_five_in_order(void **state)
         int e = find_event(&f, s, "\"event\":\"finished\"", id);
         assert_true(s >= at && e > s);
         assert_non_null(strstr(f.r.events[e], "\"metadata\":{\"k\":\"v\"}"));
+        /* the caption event carries the sentence, between started and finished; finished the text */
+        char want[64];
+        snprintf(want, sizeof want, "\"text\":\"%s\"", words[i]);
+        int c = find_event(&f, s, "\"event\":\"caption\"", id);
+        assert_true(c > s && c < e);
+        assert_non_null(strstr(f.r.events[c], want));
+        assert_non_null(strstr(f.r.events[e], want));
         at = e;
         start_frame[i] = event_num(&f, "\"event\":\"started\"", id, "\"start_frame\"");
         end_frame[i] = event_num(&f, "\"event\":\"finished\"", id, "\"end_frame\"");

@@ -117,7 +117,7 @@ static void test_frames_allocate_nothing(void **state)
         .sample_rate = 48000, .channels = 2, .x264_preset = "ultrafast", .x264_tune = "zerolatency",
         .video_bitrate = 500000, .audio_bitrate = 96000, .keyint = 1.0, .live = 1, .max_frames = 0,
         .outputs = outs, .n_outputs = 1, .out_queue = 256, .reconnect_min = 0.5, .reconnect_max = 30,
-        .idle_replay = 1,
+        .idle_replay = 1, .captions = 1, .caption_rows = 2,
     };
     tc_face_config fc = { c.width, c.height, c.pix_fmt, c.fps_num, c.fps_den, TC_FACE_FIT_PAD, NULL, 1, 0, NULL, 1 };
     tc_face *face = NULL;
@@ -142,6 +142,19 @@ static void test_frames_allocate_nothing(void **state)
      * whose start closes it */
     window w = { -1, -1 };
     tc_segment first = speech(0.3, 48000, 30, 0), talk = speech(2.0, 48000, 30, 1), last = speech(0.3, 48000, 30, 0);
+    /* the talking segment is captioned: words every 0.25 s, through the
+     * 608 encoder and A/53 side data inside the window */
+    static const char words[] = "one two three four five six seven eight";
+    talk.cap_text = strdup(words);
+    talk.cap_words = calloc(8, sizeof *talk.cap_words);
+    assert_non_null(talk.cap_text);
+    assert_non_null(talk.cap_words);
+    for (int i = 0, pos = 0; i < 8; i++) {
+        int len = (int)strcspn(words + pos, " ");
+        talk.cap_words[i] = (tc_cap_word){ i * 12000, (i + 1) * 12000, pos, len };
+        pos += len + 1;
+    }
+    talk.n_cap_words = 8;
     first.on_done = open_window;
     first.opaque = &w;
     last.on_start = close_window;
@@ -158,6 +171,8 @@ static void test_frames_allocate_nothing(void **state)
     tc_engine_stop(e);
     assert_int_equal(tc_engine_wait(e, 10000), TC_OK);
     tc_engine_get_stats(e, &st);
+    assert_int_equal(st.caption_words, 8);
+    assert_true(st.caption_pairs > 20 && st.caption_clears == 1);
     tc_engine_destroy(e, 0);
     tc_face_destroy(face);
     unlink(path);
