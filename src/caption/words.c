@@ -48,33 +48,37 @@ static int weight(const char *s, int len)
     return n;
 }
 
+/* The next space-separated token of t[*at..tlen): its start (and *len),
+ * or -1 when none is left; *at moves past it. */
+static int next_word(const char *t, int tlen, int *at, int *len)
+{
+    int i = *at;
+    while (i < tlen && is_space(t[i]))
+        i++;
+    int s = i;
+    while (i < tlen && !is_space(t[i]))
+        i++;
+    *at = i;
+    *len = i - s;
+    return i > s ? s : -1;
+}
+
 int tc_cap_words(const tc_tts_chunk *c, tc_cap_word **out, int *n)
 {
     *out = NULL;
     *n = 0;
     const char *t = c->text ? c->text : "";
     int tlen = (int)strlen(t);
-    int count = 0;
-    for (int i = 0; i < tlen;) {
-        while (i < tlen && is_space(t[i]))
-            i++;
-        int s = i;
-        while (i < tlen && !is_space(t[i]))
-            i++;
-        count += i > s;
-    }
+    int count = 0, at = 0, len;
+    while (next_word(t, tlen, &at, &len) >= 0)
+        count++;
     if (count == 0) return TC_OK;
     tc_cap_word *w = calloc((size_t)count, sizeof *w);
     if (!w) return TC_ERR_NOMEM;
     int k = 0;
-    for (int i = 0; i < tlen;) {
-        while (i < tlen && is_space(t[i]))
-            i++;
-        int s = i;
-        while (i < tlen && !is_space(t[i]))
-            i++;
-        if (i > s) w[k++] = (tc_cap_word){-1, 0, s, i - s};
-    }
+    at = 0;
+    for (int s; (s = next_word(t, tlen, &at, &len)) >= 0;)
+        w[k++] = (tc_cap_word){-1, 0, s, len};
     int64_t v0 = 0, v1 = c->n_samples > 0 ? c->n_samples : 1;
     if (c->pcm && c->n_samples > 0) voiced(c->pcm, c->n_samples, &v0, &v1);
 

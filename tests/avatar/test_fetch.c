@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "avatar_test.h"
+#include "../spawn_server.h"
 
 static char base[64], logpath[300], partial[300], want_sha[65], err[2048];
 static pid_t server;
@@ -59,33 +60,10 @@ static int setup(void **state)
              "'%s/assets/avatars/astronaut.landmarks.json' '%s/www/astro.landmarks.json'",
              sh, at_dir, src, at_dir);
     if (system(cmd) != 0) return -1;
-    int pfd[2];
-    if (pipe(pfd)) return -1;
-    server = fork();
-    if (server == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        char script[512], www[300];
-        snprintf(script, sizeof script, "%s/tests/avatar/avatar_http_server.py", src);
-        snprintf(www, sizeof www, "%s/www", at_dir);
-        execlp("python3", "python3", script, www, logpath, (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    char buf[256] = "";
-    size_t have = 0;
-    char *p = NULL;
-    while (!(p = strstr(buf, "PORT=")) || !strchr(p, '\n')) {
-        ssize_t n = read(pfd[0], buf + have, sizeof buf - 1 - have);
-        if (n <= 0) {
-            fprintf(stderr, "avatar HTTP server did not start (read '%s')\n", buf);
-            return -1;
-        }
-        have += (size_t)n;
-        buf[have] = '\0';
-    }
-    close(pfd[0]);
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", atoi(p + 5));
+    char www[300];
+    snprintf(www, sizeof www, "%s/www", at_dir);
+    const char *args[] = { www, logpath, NULL };
+    if (tc_test_spawn_server("avatar/avatar_http_server.py", args, &server, base, sizeof base) < 0) return -1;
     return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "tts/tts.h"
+#include "../spawn_server.h"
 
 #define KEY "sk-test-SECRET-4242"
 
@@ -51,33 +52,8 @@ static int setup(void **state)
     int fd = mkstemp(logpath);
     if (fd < 0) return -1;
     close(fd);
-    int pfd[2];
-    if (pipe(pfd)) return -1;
-    server = fork();
-    if (server == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        char script[512];
-        snprintf(script, sizeof script, "%s/tests/tts/fake_tts_server.py", src);
-        execlp("python3", "python3", script, logpath, (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    /* read until the "PORT=N" line (the server may take a moment) */
-    char buf[256] = "";
-    size_t have = 0;
-    char *p = NULL;
-    while (!(p = strstr(buf, "PORT=")) || !strchr(p, '\n')) {
-        ssize_t n = read(pfd[0], buf + have, sizeof buf - 1 - have);
-        if (n <= 0) {
-            fprintf(stderr, "fake TTS server did not start (read '%s')\n", buf);
-            return -1;
-        }
-        have += (size_t)n;
-        buf[have] = '\0';
-    }
-    close(pfd[0]);
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", atoi(p + 5));
+    const char *args[] = { logpath, NULL };
+    if (tc_test_spawn_server("tts/fake_tts_server.py", args, &server, base, sizeof base) < 0) return -1;
     tc_log_set_hook(hook, NULL);
     return 0;
 }
