@@ -12,5 +12,5 @@ if [ ! -f "$BUILDDIR/build.ninja" ]; then
     -Dbuildtype=debugoptimized 2>&1) || { echo "$out" >&2; exit 1; }
 fi
 targets=()
-for t in msg env landmarks sprite tts_response face_mp; do targets+=("tests/fuzz/fuzz_$t"); done
+for t in msg env landmarks sprite tts_response face_mp avatar_ref; do targets+=("tests/fuzz/fuzz_$t"); done
 nice -n 10 ninja -C "$BUILDDIR" "${targets[@]}" >&2

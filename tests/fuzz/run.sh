@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 SECS=${1:-20}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(msg env landmarks sprite tts_response face_mp)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(msg env landmarks sprite tts_response face_mp avatar_ref)
 BUILD=${FUZZ_BUILD:-build-fuzz}
 HERE=tests/fuzz
 
