@@ -10,7 +10,8 @@
 #      30) to demo/out.mp4 while messages are published with amqp-publish:
 #      a greeting, a long message cut short by an interrupt, and a last one;
 #   4. events are recorded to demo/events.jsonl and summed up; stills of the
-#      stream idle and talking go to demo/;
+#      stream idle and talking go to demo/, and the closed captions a viewer
+#      gets, read back with FFmpeg's 608 decoder, to demo/captions.srt;
 #   5. everything stops at the end, on error and on Ctrl-C.
 # While it runs, `ffplay rtmp://127.0.0.1:PORT/live/demo` shows it live.
 set -euo pipefail
@@ -125,11 +126,18 @@ for l in open(sys.argv[1]):
 echo "demo: what the viewer recorded:"
 ffprobe -v error -show_entries stream=codec_name,width,height,r_frame_rate,sample_rate,channels \
   -show_entries format=duration -of compact "$out" | sed 's/^/  /'
+# The closed captions in the recording, read back by FFmpeg's own 608
+# decoder: what a viewer with CC on sees, and when.
+if ffmpeg -nostdin -v error -f lavfi -i "movie=$out[out0+subcc]" -map 0:s -y "$ROOT/demo/captions.srt" 2>>"$run/say.log"; then
+  echo "demo: closed captions in the recording (demo/captions.srt, first lines):"
+  grep -v '^[0-9]*$' "$ROOT/demo/captions.srt" | grep -v -- '-->' | grep . | head -4 | sed 's/^/  /'
+fi
 # Each avatar saying a line, rendered offline, and stills of its mouth
 # closed (idle lead-in) and open (mid-word) for a person to look at.
 line="Papa made a map. Hello there, how are you today?"
 shared=${TC_SHARED_DIR:-$ROOT/../shared}
-"$TC" say "$line" -o "$ROOT/demo/say-vector.mp4" 2>>"$run/say.log" || die "say (vector) failed"
+"$TC" say "$line" -o "$ROOT/demo/say-vector.mp4" --subtitles "$ROOT/demo/say-vector.vtt" 2>>"$run/say.log" ||
+  die "say (vector) failed"
 avatars="vector"
 if [ -f "$shared/avatars/astronaut.png" ]; then
   "$TC" say "$line" -o "$ROOT/demo/say-photo.mp4" --avatar "$shared/avatars/astronaut.png" \
@@ -145,6 +153,7 @@ echo
 echo "demo: recording  $out"
 echo "demo: still      $still (idle), demo/talking.png"
 echo "demo: events     $events"
+echo "demo: captions   demo/captions.srt (from the recording), demo/say-vector.vtt (say --subtitles)"
 for a in $avatars; do
   echo "demo: $a avatar  $ROOT/demo/say-$a.mp4  (stills: demo/$a-closed.png, demo/$a-open.png)"
 done
