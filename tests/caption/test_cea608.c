@@ -107,7 +107,9 @@ static void dec_pair(dec *d, const uint8_t *t)
         put(d, special[lo - 0x30]);
     } else if ((hi == 0x12 || hi == 0x13) && lo >= 0x20 && lo <= 0x3F) {
         if (d->col > 0) d->col--; /* backspace over the fallback */
-        put(d, (hi == 0x12 ? ext12 : ext13)[lo - 0x20]);
+        /* (two subscripts: GCC 12's object-size check misjudges a subscript of a
+         * conditional between two arrays) */
+        put(d, hi == 0x12 ? ext12[lo - 0x20] : ext13[lo - 0x20]);
     } else if (hi >= 0x20) {
         put(d, basic_over[hi - 0x20] ? basic_over[hi - 0x20] : hi);
         if (lo >= 0x20) put(d, basic_over[lo - 0x20] ? basic_over[lo - 0x20] : lo);
