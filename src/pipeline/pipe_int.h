@@ -52,6 +52,10 @@ struct tc_pipe {
     tc_cap_cues *cues;         /* the rolling captions file's cues, or NULL */
     tc_cap_format cues_fmt;
     int cues_failed;           /* its last write failed (logged once) */
+    int cues_dirty, cues_quit; /* the writer thread: write again / flush and end */
+    pthread_cond_t cues_cond;  /* wakes the writer thread */
+    pthread_t cues_th;
+    int cues_started;
     pthread_cond_t wake;       /* the speech thread: work, resume or stop */
     pthread_cond_t settled;    /* drain: the active list changed */
     tc_pipe_job *queue;        /* waiting, in the order they will be spoken */

@@ -7,6 +7,7 @@
  * freed while something still points at it. All of this is under p->lock;
  * the engine's callbacks take it too (they never call back into the
  * engine, which keeps the lock order engine → pipeline). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,17 +228,58 @@ void tc_pipe_stop_job(tc_pipe *p, tc_pipe_job *j, job_stop why, int keep_current
 
 #define CUES_KEPT 200 /* the rolling captions file: the last this many cues */
 
-/* Rewrite the rolling captions file (small; written aside and renamed). */
+/* The rolling captions file changed (engine thread, lock held): the
+ * writer thread writes it again, so no file I/O happens on the tick. */
 static void save_cues(tc_pipe *p)
 {
     tc_cap_cues_keep_last(p->cues, CUES_KEPT);
     tc_cap_cues_finish(p->cues, 0.5);
-    int r = tc_cap_cues_save(p->cues, p->cfg.captions_file, p->cues_fmt);
-    if (r < 0 && !p->cues_failed)
-        tc_log(&log_ctx, TC_LOG_WARN, "cannot write the captions file %s: %s", p->cfg.captions_file, tc_strerror(r));
-    else if (r == TC_OK && p->cues_failed)
-        tc_log(&log_ctx, TC_LOG_INFO, "captions file %s written again", p->cfg.captions_file);
-    p->cues_failed = r < 0;
+    p->cues_dirty = 1;
+    pthread_cond_signal(&p->cues_cond);
+}
+
+/* Write `data` aside and rename it over the captions file: a reader sees
+ * the old file or the new one, never half of one. */
+static int write_cues(const char *path, const char *data, size_t n)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp) return TC_ERR_INVAL;
+    FILE *f = fopen(tmp, "w");
+    if (!f) return TC_ERR_IO;
+    int r = fwrite(data, 1, n, f) == n ? TC_OK : TC_ERR_IO;
+    if (fclose(f) != 0) r = TC_ERR_IO;
+    if (r == TC_OK && rename(tmp, path) != 0) r = TC_ERR_IO;
+    if (r != TC_OK) unlink(tmp);
+    return r;
+}
+
+/* The captions file's writer: the cues are rendered to memory under the
+ * lock, the file written outside it. Flushes a last time when told to quit. */
+static void *cues_thread(void *arg)
+{
+    tc_pipe *p = arg;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->cues_dirty && !p->cues_quit) pthread_cond_wait(&p->cues_cond, &p->lock);
+        if (!p->cues_dirty) break;
+        p->cues_dirty = 0;
+        char *data = NULL;
+        size_t n = 0;
+        FILE *m = open_memstream(&data, &n);
+        int r = m ? tc_cap_cues_write(p->cues, m, p->cues_fmt) : TC_ERR_NOMEM;
+        if (m && fclose(m) != 0 && r == TC_OK) r = TC_ERR_NOMEM;
+        pthread_mutex_unlock(&p->lock);
+        if (r == TC_OK) r = write_cues(p->cfg.captions_file, data, n);
+        free(data);
+        if (r < 0 && !p->cues_failed)
+            tc_log(&log_ctx, TC_LOG_WARN, "cannot write the captions file %s: %s", p->cfg.captions_file, tc_strerror(r));
+        else if (r == TC_OK && p->cues_failed)
+            tc_log(&log_ctx, TC_LOG_INFO, "captions file %s written again", p->cfg.captions_file);
+        pthread_mutex_lock(&p->lock);
+        p->cues_failed = r < 0;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
 }
 
 static void seg_started(void *opaque, const tc_segment_result *r)
@@ -497,6 +539,7 @@ int tc_pipe_create(tc_pipe **out, const tc_pipe_config *cfg)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->settled, NULL);
+    pthread_cond_init(&p->cues_cond, NULL);
     *out = p;
     return TC_OK;
 }
@@ -504,6 +547,10 @@ int tc_pipe_create(tc_pipe **out, const tc_pipe_config *cfg)
 int tc_pipe_start(tc_pipe *p)
 {
     if (p->started) return TC_ERR_INVAL;
+    if (p->cues) {
+        if (tc_log_thread_create(&p->cues_th, cues_thread, p) != 0) return TC_ERR_IO;
+        p->cues_started = 1;
+    }
     if (tc_log_thread_create(&p->th, speech_thread, p) != 0) return TC_ERR_IO;
     p->started = 1;
     return TC_OK;
@@ -529,6 +576,14 @@ void tc_pipe_destroy(tc_pipe *p)
         p->active = j->next;
         tc_pipe_settle(p, j, j->speech_done ? TC_PIPE_SPOKEN : TC_PIPE_REQUEUED, "shutting down");
     }
+    if (p->cues_started) { /* what was said is in the file before we go */
+        pthread_mutex_lock(&p->lock);
+        p->cues_quit = 1;
+        pthread_cond_signal(&p->cues_cond);
+        pthread_mutex_unlock(&p->lock);
+        pthread_join(p->cues_th, NULL);
+    }
+    pthread_cond_destroy(&p->cues_cond);
     pthread_cond_destroy(&p->settled);
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->lock);

@@ -44,6 +44,7 @@ typedef struct fixture {
 } fixture;
 
 static char tmpdir[64];
+static const char *captions_file; /* start(): the rolling captions file, or NULL */
 static int next_handle = 1;
 
 static void on_settle(void *opaque, void *handle, tc_pipe_outcome o, const char *reason)
@@ -101,7 +102,7 @@ static void start(fixture *f, const char *name, int64_t frames, const char *tts_
     static const char *const voices[] = { "en-us", "en-gb", "de" };
     tc_pipe_config pc = { .tts = f->tts, .engine = f->eng, .fps_num = 30, .fps_den = 1, .sample_rate = 48000,
                           .stream = "test", .voices = voices, .n_voices = 3, .synth_ahead = 1,
-                          .max_queue = 100, .tail_s = 0.2, .dedupe = 64,
+                          .max_queue = 100, .tail_s = 0.2, .dedupe = 64, .captions_file = captions_file,
                           .hooks = { on_settle, on_event, on_avatar }, .opaque = &f->r };
     assert_int_equal(tc_pipe_create(&f->pipe, &pc), TC_OK);
     assert_int_equal(tc_pipe_start(f->pipe), TC_OK);
@@ -522,6 +523,39 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The rolling captions file is written while the stream runs (by the
+ * pipeline's writer thread, not on the tick), whole each time, and holds
+ * each sentence from the moment it goes on air. */
+static void test_captions_file(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/roll.vtt", tmpdir);
+    captions_file = path;
+    fixture f;
+    start(&f, "roll", 150, NULL);
+    captions_file = NULL;
+    int a = text(&f, "c1", "First words here.", 0, 0);
+    int found = 0;
+    for (int i = 0; i < 300 && !found; i++) { /* 3 s, long before the engine's 5 s end */
+        FILE *fp = fopen(path, "r");
+        char buf[4096] = "";
+        if (fp) {
+            buf[fread(buf, 1, sizeof buf - 1, fp)] = '\0';
+            fclose(fp);
+        }
+        found = !strncmp(buf, "WEBVTT", 6) && strstr(buf, "First words here.") != NULL;
+        if (!found) usleep(10000);
+    }
+    assert_true(found);
+    assert_true(tc_engine_position(f.eng) < 150); /* seen while still on air */
+    assert_int_equal(wait_settled(&f, a, 10000), TC_PIPE_SPOKEN);
+    tc_pipe_stats st;
+    finish(&f, &st);
+    free_rec(&f);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_tts_failure),
         cmocka_unit_test(test_controls),
         cmocka_unit_test(test_drain),
+        cmocka_unit_test(test_captions_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
