@@ -366,6 +366,8 @@ static void face_metrics(tc_cli_health *h, const tc_station_stats *st, tc_ops_bu
         { "talkcast_face_resized_frames_total", "provider frames of the wrong size, fitted",
           offsetof(tc_face_remote_stats, frames_resized) },
         { "talkcast_face_uploads_total", "avatars uploaded to the face provider", offsetof(tc_face_remote_stats, uploads) },
+        { "talkcast_face_connections_total", "connections opened to the face provider (requests reuse them)",
+          offsetof(tc_face_remote_stats, connects) },
     };
     for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
         tc_ops_prom_family(b, c[k].name, "counter", c[k].help);

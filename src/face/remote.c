@@ -77,7 +77,46 @@ CURL *tc_face_rq_easy(tc_face_remote *r, const char *path, char *url, size_t url
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "talkcast");
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (r->share) curl_easy_setopt(c, CURLOPT_SHARE, r->share);
     return c;
+}
+
+void tc_face_rq_count_connects(tc_face_remote *r, CURL *c)
+{
+    long n = 0;
+    if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n > 0) atomic_fetch_add(&r->connects, n);
+}
+
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access, void *opaque)
+{
+    if (data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_lock(&((tc_face_remote *)opaque)->share_lock[data]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *opaque)
+{
+    if (data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_unlock(&((tc_face_remote *)opaque)->share_lock[data]);
+}
+
+/* One cache for every request thread, a lock per kind of shared data
+ * (libcurl holds one while it takes another). Without it each sentence
+ * connects anew. */
+static void share_init(tc_face_remote *r)
+{
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&r->share_lock[i], NULL);
+    CURLSH *sh = curl_share_init();
+    if (!sh) return;
+    if (curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+        curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+        curl_share_setopt(sh, CURLSHOPT_USERDATA, r) != CURLSHE_OK ||
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+        curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        tc_log(&r->log, TC_LOG_WARN, "libcurl cannot share connections here: each request connects anew");
+        curl_share_cleanup(sh);
+        return;
+    }
+    r->share = sh;
 }
 
 size_t tc_face_rq_discard(char *p, size_t s, size_t n, void *o)
@@ -312,6 +351,7 @@ int tc_face_remote_create(tc_face_remote **out, const tc_face_remote_config *cfg
     for (int i = 0; i < FOLLOW; i++)
         atomic_store(&r->followed[i], -1);
     pthread_cond_init(&r->cond, NULL);
+    share_init(r);
     int e = TC_ERR_NOMEM;
     size_t ul = strlen(cfg->url);
     while (ul && cfg->url[ul - 1] == '/')
@@ -352,6 +392,9 @@ void tc_face_remote_destroy(tc_face_remote *r)
     while (r->inflight > 0)
         pthread_cond_wait(&r->cond, &r->lock);
     pthread_mutex_unlock(&r->lock);
+    if (r->share) curl_share_cleanup(r->share); /* every easy handle is gone by now */
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&r->share_lock[i]);
     av_buffer_unref(&r->avatar);
     av_frame_free(&r->tmp);
     for (int i = 0; i < BLEND_POOL; i++)
@@ -381,6 +424,7 @@ void tc_face_remote_get_stats(tc_face_remote *r, tc_face_remote_stats *st)
     st->frames_resized = atomic_load(&r->frames_resized);
     st->health_checks = atomic_load(&r->health_checks);
     st->health_failures = atomic_load(&r->health_failures);
+    st->connects = atomic_load(&r->connects);
     pthread_mutex_lock(&r->lock);
     snprintf(st->last_error, sizeof st->last_error, "%s", r->last_error);
     pthread_mutex_unlock(&r->lock);

@@ -106,6 +106,7 @@ typedef struct tc_face_remote_stats {
     int64_t frames_bad;     /* parts that did not decode, or with no/bad index */
     int64_t frames_resized; /* frames of another size, fitted */
     int64_t health_checks, health_failures;
+    int64_t connects;       /* connections opened for requests and uploads (the rest reused one) */
     char last_error[160]; /* the latest problem, "" if none */
 } tc_face_remote_stats;
 

@@ -41,6 +41,13 @@ struct tc_face_remote {
     int inflight;
     char last_error[160];
 
+    /* libcurl's connection cache (and DNS, TLS sessions) shared by the
+     * request threads: a sentence reuses the last one's connection instead
+     * of a new TCP (and TLS) handshake. NULL if it could not be made. */
+    CURLSH *share;
+    pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST]; /* one per kind: libcurl nests them */
+    atomic_llong connects; /* connections opened (CURLINFO_NUM_CONNECTS) */
+
     pthread_t health_th;
     int health_started;
     atomic_int up, quit, logged_resize, logged_down;
@@ -108,6 +115,8 @@ void tc_face_rq_up(tc_face_remote *r);
 struct curl_slist *tc_face_rq_auth(tc_face_remote *r, struct curl_slist *h);
 /* a curl handle for base URL + path, with the common options; url is its buffer */
 CURL *tc_face_rq_easy(tc_face_remote *r, const char *path, char *url, size_t urlen);
+/* After a transfer of a request thread: add the connections it opened to r->connects. */
+void tc_face_rq_count_connects(tc_face_remote *r, CURL *c);
 size_t tc_face_rq_discard(char *p, size_t s, size_t n, void *o);
 
 /* remote_req.c: drop a reference (the last frees it and tells the handle) */

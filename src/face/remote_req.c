@@ -240,6 +240,7 @@ static int upload_avatar_locked(req *q)
         CURLcode cc = curl_easy_perform(c);
         code = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        tc_face_rq_count_connects(r, c);
         curl_easy_cleanup(c);
         curl_slist_free_all(h);
         if (cc != CURLE_OK) {
@@ -298,6 +299,7 @@ static int generate(req *q)
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, q);
     CURLcode cc = curl_easy_perform(c);
     if (!q->code) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &q->code);
+    tc_face_rq_count_connects(r, c);
     curl_easy_cleanup(c);
     curl_slist_free_all(h);
     q->curl = NULL;

@@ -46,7 +46,14 @@ static struct {
     int jpeg_len[2];
     atomic_int generates, uploads;
     atomic_int forget;         /* the next generate: 404, the avatar is gone */
+    atomic_int connections;    /* TCP connections accepted */
 } srv;
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) atomic_fetch_add(&srv.connections, 1);
+}
 
 typedef struct stream {
     int64_t n, next;
@@ -199,7 +206,8 @@ static int start_server(void **state)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
     srv.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
                              NULL, NULL, on_req, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                             MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+                             MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+                             on_connection, NULL, MHD_OPTION_END);
     if (!srv.d) return -1;
     srv.port = MHD_get_daemon_info(srv.d, MHD_DAEMON_INFO_BIND_PORT)->port;
     return 0;
@@ -516,6 +524,34 @@ static void test_release_while_full(void **state)
     done(r, &s);
 }
 
+/* Sentence after sentence goes over the connection the last one used (a
+ * TLS provider would otherwise pay a handshake per sentence): five
+ * requests, their uploads and the health checks open at most two. */
+static void test_connections_reused(void **state)
+{
+    reset();
+    tc_face_remote *r = client(5, 0, NULL, NULL);
+    int before = atomic_load(&srv.connections);
+    for (int k = 0; k < 5; k++) {
+        tc_segment s = segment(6);
+        s.group = (uint64_t)k + 1;
+        assert_int_equal(tc_face_remote_attach(r, &s, 6 * k), TC_OK);
+        for (int i = 0; i < 6; i++)
+            assert_true(REMOTE(luma_at(&s, i, 6 * k + i)));
+        s.frames.release(s.frames.opaque);
+        free(s.pcm);
+    }
+    tc_face_remote_stats st;
+    tc_face_remote_get_stats(r, &st);
+    int opened = atomic_load(&srv.connections) - before;
+    printf("5 requests: %d connection(s) at the provider, %lld counted by the client\n", opened,
+           (long long)st.connects);
+    assert_int_equal(st.requests, 5);
+    assert_true(opened >= 1 && opened <= 2);
+    assert_true(st.connects >= 1 && st.connects <= opened);
+    tc_face_remote_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_down_then_up),
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_release_while_full),
+        cmocka_unit_test(test_connections_reused),
     };
     int rc = cmocka_run_group_tests(tests, start_server, stop_server);
     tc_face_destroy(face);
