@@ -39,6 +39,7 @@
 #define BOUNDARY   "tcframe"
 #define MAX_WAV    (64 << 20)
 #define MAX_AVATAR (256 << 20)
+#define MAX_LANDMARKS (64 << 10)
 #define MAX_SIDE   4096
 #define MAX_FRAMES (30 * 60 * 60)
 
@@ -257,6 +258,48 @@ static enum MHD_Result put_avatar(server *s, struct MHD_Connection *c, const cha
     return reply(c, 201, "{\"stored\":true}\n");
 }
 
+/* The landmarks extension: PUT /v1/avatars/{id}/landmarks stores the
+ * avatar's mouth landmarks (talkcast's JSON) beside it, where the photo
+ * renderer finds them, once they are shown to fit the avatar. */
+static enum MHD_Result landmarks(server *s, struct MHD_Connection *c, const char *id, const char *method, conn *k)
+{
+    char path[4200], lm[4300], tmp[4400];
+    avatar_path(s, id, path, sizeof path);
+    snprintf(lm, sizeof lm, "%s.landmarks.json", path);
+    if (access(path, R_OK) != 0) return error(c, 404, "unknown_avatar", "upload the avatar first");
+    if (!strcmp(method, "HEAD") || !strcmp(method, "GET"))
+        return access(lm, R_OK) == 0 ? reply(c, 200, "{\"stored\":true}\n")
+                                     : error(c, 404, "no_landmarks", "no landmarks for this avatar");
+    if (strcmp(method, "PUT")) return error(c, 405, "method", "HEAD, GET or PUT");
+    if (k->len > MAX_LANDMARKS) return error(c, 413, "too_large", "landmarks are at most 64 KiB");
+    snprintf(tmp, sizeof tmp, "%s.part.%ld", lm, (long)gettid());
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(k->body ? k->body : (const uint8_t *)"", 1, k->len, f) == k->len;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) {
+        unlink(tmp);
+        return error(c, 500, "storage", "cannot store the landmarks");
+    }
+    /* they must fit this avatar: the photo (or video) renderer takes them */
+    tc_face_config fc = {.width = 320, .height = 240, .pix_fmt = AV_PIX_FMT_YUV420P, .fps_num = 30,
+                         .fps_den = 1, .fit = TC_FACE_FIT_PAD, .path = path, .seed = 1, .landmarks = tmp};
+    tc_face *face = NULL;
+    int e = tc_face_create_auto(&face, &fc);
+    const char *kind = face ? tc_face_name(face) : "";
+    int fits = e == TC_OK && (!strcmp(kind, "photo") || !strcmp(kind, "video"));
+    tc_face_destroy(face);
+    if (!fits) {
+        unlink(tmp);
+        return error(c, 422, "bad_landmarks", "the landmarks do not fit this avatar (see the server log)");
+    }
+    if (rename(tmp, lm) != 0) {
+        unlink(tmp);
+        return error(c, 500, "storage", "cannot store the landmarks");
+    }
+    tc_log(&log_ctx, TC_LOG_INFO, "landmarks of avatar %.12s… stored: it talks with the %s renderer", id, kind);
+    return reply(c, 201, "{\"stored\":true}\n");
+}
+
 static long qnum(struct MHD_Connection *c, const char *name, long def, long min, long max, int *bad)
 {
     const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
@@ -427,6 +470,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                  TC_VERSION, s->png ? "image/png" : "image/jpeg");
         return reply(c, 200, j);
     }
+    if (!strncmp(url, "/v1/avatars/", 12) && strlen(url + 12) == 64 + 10 && !strcmp(url + 12 + 64, "/landmarks")) {
+        char id[65];
+        memcpy(id, url + 12, 64);
+        id[64] = '\0';
+        if (!valid_id(id))
+            return error(c, 400, "bad_request", "the id must be 64 lower-case hex digits (SHA-256)");
+        return landmarks(s, c, id, method, k);
+    }
     if (!strncmp(url, "/v1/avatars/", 12)) {
         const char *id = url + 12;
         if (!valid_id(id))
@@ -479,9 +530,9 @@ static void usage(FILE *f)
         "'NAME: KEY' with --auth-header). --stamp marks each frame with a white square in\n"
         "its top-left corner (tests use it to tell provider frames from local ones).\n"
         "--renderer auto (default) animates the uploaded avatar as talkcast would (a video\n"
-        "loop plays on; a still image stays still: talkcast's photo warp needs landmarks,\n"
-        "which the contract does not carry); --renderer vector draws the built-in face,\n"
-        "lip-synced to the audio, whatever was uploaded.\n");
+        "loop plays on; a still image talks when its landmarks were sent along with\n"
+        "PUT /v1/avatars/{id}/landmarks, and stays still without); --renderer vector draws\n"
+        "the built-in face, lip-synced to the audio, whatever was uploaded.\n");
 }
 
 int tc_cli_face_serve(int argc, char **argv)

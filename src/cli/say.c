@@ -168,7 +168,7 @@ static int render_video(const tc_config *cfg, spoken *s)
     if (r == TC_OK && cfg->face_provider[0]) {
         tc_face_remote_config rc = tc_cli_face_remote_config(cfg, 0);
         r = tc_face_remote_create(&remote, &rc);
-        if (r == TC_OK) r = tc_face_remote_set_avatar(remote, fc.path, face);
+        if (r == TC_OK) r = tc_face_remote_set_avatar(remote, fc.path, fc.landmarks, face);
         if (r < 0) fprintf(stderr, "talkcast say: face provider %s: %s\n", cfg->face_provider, tc_strerror(r));
     }
     /* the idle lead-in is a silent segment with a closed mouth */

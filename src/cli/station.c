@@ -210,7 +210,7 @@ static int on_set_avatar(void *opaque, const char *name, char *reason, size_t rl
         return rc;
     }
     /* the provider animates the new avatar from the next segment on */
-    if (s->remote && (rc = tc_face_remote_set_avatar(s->remote, fc.path, face)) < 0)
+    if (s->remote && (rc = tc_face_remote_set_avatar(s->remote, fc.path, fc.landmarks, face)) < 0)
         tc_log(&log_ctx, TC_LOG_WARN, "the face provider keeps the previous avatar: %s", tc_strerror(rc));
     pthread_mutex_lock(&s->face_lock);
     tc_face *old = tc_engine_set_face(s->eng, face);
@@ -311,7 +311,7 @@ static int open_station(tc_station *s)
         tc_face_remote_config rc = tc_cli_face_remote_config(c, c->pace == TC_PACE_LIVE);
         if ((e = tc_face_remote_create(&s->remote, &rc)) < 0)
             FAIL(e == TC_ERR_INVAL ? 2 : 1, "face provider '%s': %s", c->face_provider, tc_strerror(e));
-        if ((e = tc_face_remote_set_avatar(s->remote, fc.path, s->face)) < 0)
+        if ((e = tc_face_remote_set_avatar(s->remote, fc.path, fc.landmarks, s->face)) < 0)
             FAIL(1, "cannot prepare avatar '%s' for the face provider: %s", c->avatar, tc_strerror(e));
     }
     return c->amqp_url[0] ? start_messages(s) : 0;

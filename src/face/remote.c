@@ -12,6 +12,7 @@
  * This file: the handle, health, the engine side and the avatar;
  * remote_req.c runs the requests, remote_media.c has WAV and blending. */
 #include "face/remote_int.h"
+#include "face/warp.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -236,6 +237,7 @@ int tc_face_remote_attach(tc_face_remote *r, tc_segment *seg, int64_t start_fram
     }
     pthread_mutex_lock(&r->lock);
     q->avatar = av_buffer_ref(r->avatar);
+    q->landmarks = r->landmarks ? av_buffer_ref(r->landmarks) : NULL;
     memcpy(q->avatar_id, r->avatar_id, sizeof q->avatar_id);
     memcpy(q->avatar_type, r->avatar_type, sizeof q->avatar_type);
     q->video = r->avatar_video;
@@ -396,6 +398,7 @@ void tc_face_remote_destroy(tc_face_remote *r)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&r->share_lock[i]);
     av_buffer_unref(&r->avatar);
+    av_buffer_unref(&r->landmarks);
     av_frame_free(&r->tmp);
     for (int i = 0; i < BLEND_POOL; i++)
         av_frame_free(&r->blend[i]);
@@ -494,7 +497,24 @@ done:
     return e;
 }
 
-int tc_face_remote_set_avatar(tc_face_remote *r, const char *path, tc_face *face)
+/* The landmarks that go with the avatar file `path`: `given`, else the
+ * sidecar beside it; NULL when there are none (or they cannot be read:
+ * logged, the provider then animates without them). */
+static AVBufferRef *landmarks_of(tc_face_remote *r, const char *path, const char *given)
+{
+    if (!path || !path[0]) return NULL;
+    char *side = given && given[0] ? NULL : tc_face_landmarks_path(path);
+    const char *lp = given && given[0] ? given : side;
+    AVBufferRef *lm = NULL;
+    if (lp && access(lp, R_OK) == 0) {
+        int e = read_file(lp, &lm);
+        if (e < 0) tc_log(&r->log, TC_LOG_WARN, "landmarks %s not sent to the provider: %s", lp, tc_strerror(e));
+    }
+    free(side);
+    return lm;
+}
+
+int tc_face_remote_set_avatar(tc_face_remote *r, const char *path, const char *landmarks, tc_face *face)
 {
     AVBufferRef *b = NULL;
     int e = path && path[0] ? read_file(path, &b) : face ? png_of(face, &r->cfg, &b) : TC_ERR_INVAL;
@@ -516,9 +536,13 @@ int tc_face_remote_set_avatar(tc_face_remote *r, const char *path, tc_face *face
     av_sha_update(sha, b->data, b->size);
     av_sha_final(sha, dig);
     av_free(sha);
+    AVBufferRef *lm = landmarks_of(r, path, landmarks);
     pthread_mutex_lock(&r->lock);
     av_buffer_unref(&r->avatar);
+    av_buffer_unref(&r->landmarks);
     r->avatar = b;
+    r->landmarks = lm;
+    r->uploaded_lm[0] = '\0'; /* new landmarks (or none) are sent again */
     for (int i = 0; i < 32; i++)
         snprintf(r->avatar_id + 2 * i, 3, "%02x", dig[i]);
     snprintf(r->avatar_type, sizeof r->avatar_type, "%s",
@@ -527,10 +551,10 @@ int tc_face_remote_set_avatar(tc_face_remote *r, const char *path, tc_face *face
                     : "application/octet-stream");
     r->avatar_video = !png && !jpeg;
     pthread_mutex_unlock(&r->lock);
-    tc_log(&r->log, TC_LOG_DEBUG, "avatar for the provider: %s, %zu bytes, id %.12s…",
+    tc_log(&r->log, TC_LOG_DEBUG, "avatar for the provider: %s, %zu bytes, id %.12s…%s",
            png    ? "PNG"
            : jpeg ? "JPEG"
                   : "video",
-           b->size, r->avatar_id);
+           b->size, r->avatar_id, lm ? ", with landmarks" : "");
     return TC_OK;
 }

@@ -119,8 +119,10 @@ int tc_face_remote_create(tc_face_remote **out, const tc_face_remote_config *cfg
 
 /* The avatar the provider animates from now on: `path` (an image or a
  * video, sent as is on first use), or with path NULL the face's idle
- * picture (sent as PNG). `face` is only read during the call. */
-int tc_face_remote_set_avatar(tc_face_remote *r, const char *path, tc_face *face);
+ * picture (sent as PNG). Its mouth landmarks (`landmarks`, or when that is
+ * NULL/"" the sidecar beside `path`, if any) go along, for providers that
+ * take them (docs/face-provider.md). `face` is only read during the call. */
+int tc_face_remote_set_avatar(tc_face_remote *r, const char *path, const char *landmarks, tc_face *face);
 
 /* Hang a frame source on `seg` (pcm and n_samples set, whole frames) and
  * start its request; start_frame is the avatar frame (of a video loop) the

@@ -37,6 +37,8 @@ struct tc_face_remote {
     pthread_cond_t cond; /* inflight dropped; quit */
     AVBufferRef *avatar; /* the avatar file's bytes (or a PNG of the face) */
     char avatar_id[65], avatar_type[48], uploaded_id[65];
+    AVBufferRef *landmarks; /* its mouth landmarks JSON, or NULL */
+    char uploaded_lm[65];   /* the avatar id whose landmarks the provider has (or refused) */
     int avatar_video;
     int inflight;
     char last_error[160];
@@ -81,7 +83,7 @@ typedef struct req {
     int64_t n_frames, start_frame;
     uint8_t *wav;
     size_t wav_len;
-    AVBufferRef *avatar;
+    AVBufferRef *avatar, *landmarks;
     char avatar_id[65], avatar_type[48];
     int video;
     int64_t run;    /* engine thread: provider frames shown in a row */

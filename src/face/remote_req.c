@@ -25,6 +25,7 @@ void tc_face_req_unref(req *q)
         av_frame_free(&q->slot[i]);
     free(q->wav);
     av_buffer_unref(&q->avatar);
+    av_buffer_unref(&q->landmarks);
     pthread_cond_destroy(&q->cond);
     pthread_mutex_destroy(&q->lock);
     free(q);
@@ -202,6 +203,9 @@ static int on_progress(void *opaque, curl_off_t a, curl_off_t b, curl_off_t c, c
 
 /* HEAD, then PUT the avatar unless the provider has it. */
 static int upload_avatar_locked(req *q);
+static int upload_file(req *q);
+static void upload_landmarks(req *q);
+
 static int upload_avatar(req *q)
 {
     pthread_mutex_lock(&q->r->upload_lock);
@@ -214,9 +218,58 @@ static int upload_avatar_locked(req *q)
 {
     tc_face_remote *r = q->r;
     pthread_mutex_lock(&r->lock);
-    int have = !strcmp(r->uploaded_id, q->avatar_id);
+    int have = !strcmp(r->uploaded_id, q->avatar_id), have_lm = !q->landmarks || !strcmp(r->uploaded_lm, q->avatar_id);
     pthread_mutex_unlock(&r->lock);
-    if (have) return TC_OK;
+    if (have && have_lm) return TC_OK;
+    if (!have) {
+        int e = upload_file(q);
+        if (e < 0) return e;
+    }
+    if (!have_lm) upload_landmarks(q);
+    pthread_mutex_lock(&r->lock);
+    snprintf(r->uploaded_id, sizeof r->uploaded_id, "%s", q->avatar_id);
+    if (q->landmarks) snprintf(r->uploaded_lm, sizeof r->uploaded_lm, "%s", q->avatar_id);
+    pthread_mutex_unlock(&r->lock);
+    return TC_OK;
+}
+
+/* The landmarks extension: PUT /v1/avatars/{id}/landmarks. Optional for a
+ * provider (404/405/501: it animates without them); never fails a request. */
+static void upload_landmarks(req *q)
+{
+    tc_face_remote *r = q->r;
+    char path[160], url[1200];
+    snprintf(path, sizeof path, "/v1/avatars/%s/landmarks", q->avatar_id);
+    CURL *c = tc_face_rq_easy(r, path, url, sizeof url);
+    if (!c) return;
+    struct curl_slist *h = tc_face_rq_auth(r, NULL);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->landmarks->data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->landmarks->size);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tc_face_rq_discard);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(r->cfg.timeout * 1000));
+    CURLcode cc = curl_easy_perform(c);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    tc_face_rq_count_connects(r, c);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    if (cc == CURLE_OK && (code == 200 || code == 201 || code == 204))
+        tc_log(&r->log, TC_LOG_INFO, "landmarks of avatar %.12s… sent to the provider", q->avatar_id);
+    else if (cc == CURLE_OK && (code == 404 || code == 405 || code == 501))
+        tc_log(&r->log, TC_LOG_INFO, "the provider takes no landmarks (HTTP %ld): it animates the avatar without them",
+               code);
+    else
+        tc_log(&r->log, TC_LOG_WARN, "landmarks of avatar %.12s… not taken: %s%ld", q->avatar_id,
+               cc != CURLE_OK ? curl_easy_strerror(cc) : "HTTP ", cc != CURLE_OK ? 0L : code);
+}
+
+/* The avatar file itself: HEAD, and PUT when the provider lacks it. */
+static int upload_file(req *q)
+{
+    tc_face_remote *r = q->r;
     char path[128], url[1200];
     snprintf(path, sizeof path, "/v1/avatars/%s", q->avatar_id);
     long code = 0;
@@ -258,9 +311,6 @@ static int upload_avatar_locked(req *q)
         tc_face_rq_error(r, "avatar %s: HTTP %ld", put ? "upload" : "check", code);
         return code == 401 || code == 403 ? TC_ERR_INVAL : TC_ERR_NET;
     }
-    pthread_mutex_lock(&r->lock);
-    snprintf(r->uploaded_id, sizeof r->uploaded_id, "%s", q->avatar_id);
-    pthread_mutex_unlock(&r->lock);
     return TC_OK;
 }
 
@@ -330,7 +380,7 @@ static int generate(req *q)
         down = q->code >= 500 || q->code == 401 || q->code == 403;
         if (q->code == 404) {
             pthread_mutex_lock(&r->lock);
-            r->uploaded_id[0] = '\0';
+            r->uploaded_id[0] = r->uploaded_lm[0] = '\0';
             pthread_mutex_unlock(&r->lock);
         }
     }

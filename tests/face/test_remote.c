@@ -259,7 +259,7 @@ static tc_face_remote *client(double deadline, int crossfade, const char *key, c
                              NULL, 0};
         assert_int_equal(tc_face_create(&face, "vector", &fc), TC_OK);
     }
-    assert_int_equal(tc_face_remote_set_avatar(r, NULL, face), TC_OK);
+    assert_int_equal(tc_face_remote_set_avatar(r, NULL, NULL, face), TC_OK);
     return r;
 }
 

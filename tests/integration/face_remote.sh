@@ -8,8 +8,10 @@
 #     --renderer vector the provider's mouth follows the sound (lip-sync
 #     correlation as in say_video_lipsync); a video avatar continues its
 #     loop where the local one would be (PSNR against a local render); a
-#     wrong key
-#     leaves the face to the local renderer, and the video is still whole.
+#     photo's landmarks go along with it (PUT …/landmarks) and face-serve's
+#     own renderer makes the portrait talk (lip-sync again), landmarks that
+#     do not fit are refused with 422; a wrong key leaves the face to the
+#     local renderer, and the video is still whole.
 #   - misbehaving providers (tests/face_fake.py) under `say`: slow beyond the
 #     frame deadline, dying mid-stream, frames of the wrong size, parts that
 #     are not pictures, nothing listening: the file is always complete with
@@ -102,6 +104,34 @@ for _ in $(seq 1 50); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127
 sync=$("$PY" "$TC_ROOT/tests/lipsync_check.py" "$T/lips.mp4" 285 185 70 50) || fail $NAME "lip-sync via the provider: $sync"
 note "lip-sync via face-serve --renderer vector: $sync"
 kill "$sv"
+
+# the landmarks extension: a photo's landmarks go along with it, and
+# face-serve's own renderer (auto) then makes the still portrait talk
+P5=$(free_port)
+bg "$TC" face-serve --listen "127.0.0.1:$P5" 2>"$T/serve-photo.log"
+sph=$LAST_PID
+for _ in $(seq 1 50); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P5/v1/health")" = 200 ] && break; sleep 0.1; done
+photo=${TC_SHARED_DIR:-$TC_ROOT/../shared}/avatars/astronaut.png
+lm=$TC_ROOT/assets/avatars/astronaut.landmarks.json
+pid_=$(sha256sum "$photo" | cut -d' ' -f1)
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary @"$lm" "http://127.0.0.1:$P5/v1/avatars/$pid_/landmarks")" = 404 ] \
+  || fail $NAME "landmarks for an avatar not uploaded yet: want 404"
+"$TC" say "Papa made a map. Mama made a mop! How wonderful is that? Bob bought a big blue boat, and maybe more." \
+  -o "$T/photo.mp4" --metrics-listen "" --avatar "$photo" --landmarks "$lm" --face-provider "http://127.0.0.1:$P5" \
+  2>"$T/say-photo.log" || fail $NAME "say with the photo via face-serve failed: $(tail -n 2 "$T/say-photo.log")"
+grep -q "landmarks of avatar .* sent to the provider" "$T/say-photo.log" || fail $NAME "the landmarks were not sent"
+grep -q "landmarks of avatar .* stored: it talks with the photo renderer" "$T/serve-photo.log" \
+  || fail $NAME "face-serve did not take the landmarks: $(tail -n 3 "$T/serve-photo.log")"
+[ "$(fstat "$T/say-photo.log" frames_local)" = 0 ] || fail $NAME "photo via the provider: frames drawn locally"
+# 512x512 padded into 1280x720: the mouth (223, 141) lands at (594, 198)
+sync=$("$PY" "$TC_ROOT/tests/lipsync_check.py" "$T/photo.mp4" 540 180 110 70) \
+  || fail $NAME "photo lip-sync through the provider: $sync"
+note "photo + landmarks via face-serve (auto renderer): $sync"
+# landmarks that do not fit the picture are refused, and nothing is stored
+printf '{"mouth_left":[900,141],"mouth_right":[944,141],"upper_lip":[923,138],"lower_lip":[923,152],"chin":[924,176]}' >"$T/bad-lm.json"
+[ "$(curl -s -o "$T/b" -w '%{http_code}' -X PUT --data-binary @"$T/bad-lm.json" "http://127.0.0.1:$P5/v1/avatars/$pid_/landmarks")" = 422 ] \
+  || fail $NAME "landmarks outside the picture: want 422, got $(cat "$T/b")"
+kill "$sph"
 
 # PNG parts instead of JPEG
 P4=$(free_port)
