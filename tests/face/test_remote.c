@@ -526,7 +526,7 @@ static void test_release_while_full(void **state)
 
 /* Sentence after sentence goes over the connection the last one used (a
  * TLS provider would otherwise pay a handshake per sentence): five
- * requests, their uploads and the health checks open at most two. */
+ * requests and their uploads open at most two (six without). */
 static void test_connections_reused(void **state)
 {
     reset();
@@ -547,8 +547,13 @@ static void test_connections_reused(void **state)
     printf("5 requests: %d connection(s) at the provider, %lld counted by the client\n", opened,
            (long long)st.connects);
     assert_int_equal(st.requests, 5);
-    assert_true(opened >= 1 && opened <= 2);
-    assert_true(st.connects >= 1 && st.connects <= opened);
+    /* Without the shared cache the requests and uploads open 6 and the
+     * provider sees 10 (with the health checks every 0.1 s). With it the
+     * requests open at most 2 (the probe's connection may already be in
+     * the cache); a health check that runs while a request streams needs
+     * a connection of its own, so the provider's count varies more. */
+    assert_true(st.connects <= 2);
+    assert_true(opened >= 1 && opened <= 6);
     tc_face_remote_destroy(r);
 }
 
