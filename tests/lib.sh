@@ -74,6 +74,25 @@ tc_photo() {
   [ -f "$PHOTO" ] || fail "$(basename "$0" .sh)" "no test photo at $PHOTO"
 }
 
+# tc_small_tmpfs DIR SIZE: a tmpfs of SIZE (e.g. 1m) mounted on DIR (made
+# here), for tests of a full disk; needs root. It is unmounted before the
+# cleanup removes $T (the EXIT trap is chained in front of it, keeping the
+# test's exit status). Call it directly, after tc_tmpdir.
+tc_small_tmpfs() {
+  local name
+  name=$(basename "$0" .sh)
+  [ "$(id -u)" = 0 ] || fail "$name" "needs root to mount a tmpfs"
+  _TC_TMPFS=$1
+  mkdir -p "$1"
+  trap _tc_unmount_then_cleanup EXIT
+  mount -t tmpfs -o size="$2" tmpfs "$1" || fail "$name" "cannot mount a tmpfs on $1"
+}
+_tc_unmount_then_cleanup() {
+  local rc=$?
+  umount -l "$_TC_TMPFS" 2>/dev/null
+  _tc_cleanup "$rc"
+}
+
 # tc_tmpdir: create the test's private dir as $T (call it directly, not in
 # $(...), so the trap lands in the test's shell). On exit: background
 # processes get SIGTERM (SIGKILL after 3 s), every nginx under $T stops, and

@@ -15,15 +15,8 @@ NAME=avatar_disk_full
 need ffmpeg mount umount
 tc_tmpdir
 TC=$(tc_bin)
-[ "$(id -u)" = 0 ] || fail $NAME "needs root to mount a tmpfs"
-unmount_then_cleanup() {
-  local rc=$?
-  umount -l "$T/small" 2>/dev/null
-  _tc_cleanup "$rc"
-}
-trap unmount_then_cleanup EXIT
-mkdir "$T/small" "$T/www"
-mount -t tmpfs -o size=1m tmpfs "$T/small" || fail $NAME "cannot mount a tmpfs"
+tc_small_tmpfs "$T/small" 1m
+mkdir "$T/www"
 export TALKCAST_AVATAR_DIR=$T/small/avatars
 ffmpeg -nostdin -v error -f lavfi -i "color=c=green:s=64x64" -frames:v 1 -y "$T/small.png"
 # 2 MB of noise as a PNG: twice the disk

@@ -18,17 +18,7 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fault_lib.bash"
 NAME=disk_full
 fault_begin mount umount
-[ "$(id -u)" = 0 ] || fail $NAME "needs root to mount a tmpfs"
-# Unmount before lib.sh's cleanup removes $T (chained in front of it,
-# keeping the test's exit status).
-unmount_then_cleanup() {
-  local rc=$?
-  umount -l "$T/small" 2>/dev/null
-  _tc_cleanup "$rc"
-}
-trap unmount_then_cleanup EXIT
-mkdir "$T/small"
-mount -t tmpfs -o size=2m tmpfs "$T/small" || fail $NAME "cannot mount a tmpfs"
+tc_small_tmpfs "$T/small" 2m
 fault_env d
 
 # 2 Mbit/s of noise fills 2 MiB in about 8 s.
