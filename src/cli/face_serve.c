@@ -470,7 +470,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                  TC_VERSION, s->png ? "image/png" : "image/jpeg");
         return reply(c, 200, j);
     }
-    if (!strncmp(url, "/v1/avatars/", 12) && strlen(url + 12) == 64 + 10 && !strcmp(url + 12 + 64, "/landmarks")) {
+    size_t ul = strlen(url);
+    if (ul == 12 + 64 + 10 && !strncmp(url, "/v1/avatars/", 12) && !memcmp(url + 12 + 64, "/landmarks", 10)) {
         char id[65];
         memcpy(id, url + 12, 64);
         id[64] = '\0';
