@@ -130,7 +130,9 @@ ffprobe -v error -show_entries stream=codec_name,width,height,r_frame_rate,sampl
 # decoder: what a viewer with CC on sees, and when.
 if ffmpeg -nostdin -v error -f lavfi -i "movie=$out[out0+subcc]" -map 0:s -y "$ROOT/demo/captions.srt" 2>>"$run/say.log"; then
   echo "demo: closed captions in the recording (demo/captions.srt, first lines):"
-  grep -v '^[0-9]*$' "$ROOT/demo/captions.srt" | grep -v -- '-->' | grep . | head -4 | sed 's/^/  /'
+  # (the decoder's SRT carries font and position tags; shown without them)
+  grep -v '^[0-9]*$' "$ROOT/demo/captions.srt" | grep -v -- '-->' | sed -e 's/<[^>]*>//g' -e 's/{[^}]*}//g' |
+    grep . | head -4 | sed 's/^/  /'
 fi
 # Each avatar saying a line, rendered offline, and stills of its mouth
 # closed (idle lead-in) and open (mid-word) for a person to look at.
