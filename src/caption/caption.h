@@ -138,6 +138,9 @@ void tc_cap_cues_keep_last(tc_cap_cues *c, int n);
 /* The text of cue i (lines joined by '\n'), NULL when out of range. */
 const char *tc_cap_cues_text(const tc_cap_cues *c, int i, double *start, double *end);
 int tc_cap_cues_write(const tc_cap_cues *c, FILE *f, tc_cap_format fmt);
+/* The same into a new buffer (*data, *n bytes; free it), e.g. to write the
+ * file outside a lock. */
+int tc_cap_cues_render(const tc_cap_cues *c, tc_cap_format fmt, char **data, size_t *n);
 /* Write to `path` through a temporary file and rename, so a reader never
  * sees half a file. */
 int tc_cap_cues_save(const tc_cap_cues *c, const char *path, tc_cap_format fmt);

@@ -8,11 +8,11 @@
  * one, never half of one. */
 #include "caption/caption.h"
 #include "core/err.h"
+#include "core/file.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 typedef struct cue {
     double start, end, last_end;
@@ -184,21 +184,27 @@ int tc_cap_cues_write(const tc_cap_cues *c, FILE *f, tc_cap_format fmt)
     return ferror(f) ? TC_ERR_IO : TC_OK;
 }
 
+int tc_cap_cues_render(const tc_cap_cues *c, tc_cap_format fmt, char **data, size_t *n)
+{
+    *data = NULL;
+    *n = 0;
+    FILE *m = open_memstream(data, n);
+    int r = m ? tc_cap_cues_write(c, m, fmt) : TC_ERR_NOMEM;
+    if (m && fclose(m) != 0 && r == TC_OK) r = TC_ERR_NOMEM;
+    if (r < 0) {
+        free(*data);
+        *data = NULL;
+    }
+    return r;
+}
+
 int tc_cap_cues_save(const tc_cap_cues *c, const char *path, tc_cap_format fmt)
 {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    if (!tmp) return TC_ERR_NOMEM;
-    snprintf(tmp, pl + 16, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    int r = TC_ERR_IO;
-    if (f) {
-        r = tc_cap_cues_write(c, f, fmt);
-        if (fclose(f) != 0) r = TC_ERR_IO;
-        if (r == TC_OK && rename(tmp, path) != 0) r = TC_ERR_IO;
-        if (r != TC_OK) unlink(tmp);
-    }
-    free(tmp);
+    char *data;
+    size_t n;
+    int r = tc_cap_cues_render(c, fmt, &data, &n);
+    if (r == TC_OK) r = tc_file_replace(path, data, n);
+    free(data);
     return r;
 }
 

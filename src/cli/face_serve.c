@@ -14,6 +14,7 @@
  * the connection's own thread, inside the response callback). */
 #include "cli/cli.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "face/remote.h"
 #include "lipsync/lipsync.h"
@@ -32,7 +33,6 @@
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
-#include <libavutil/sha.h>
 #include <libswscale/swscale.h>
 #include <microhttpd.h>
 
@@ -232,25 +232,12 @@ static void avatar_path(server *s, const char *id, char *out, size_t len)
 
 static enum MHD_Result put_avatar(server *s, struct MHD_Connection *c, const char *id, conn *k)
 {
-    uint8_t dig[32];
-    char hex[65], path[4200], tmp[4300];
-    struct AVSHA *sha = av_sha_alloc();
-    if (!sha) return error(c, 500, "internal", "out of memory");
-    av_sha_init(sha, 256);
-    av_sha_update(sha, k->body ? k->body : (const uint8_t *)"", k->len);
-    av_sha_final(sha, dig);
-    av_free(sha);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+    char hex[65], path[4200];
+    if (tc_face_remote_avatar_id(k->body, k->len, hex) < 0) return error(c, 500, "internal", "out of memory");
     if (strcmp(hex, id))
         return error(c, 400, "bad_request", "the id is not the SHA-256 of the body");
     avatar_path(s, id, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.part.%ld", path, (long)gettid());
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(k->body, 1, k->len, f) == k->len;
-    if (f && fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
+    if (tc_file_replace(path, k->body ? k->body : (const uint8_t *)"", k->len) < 0) {
         tc_log(&log_ctx, TC_LOG_ERROR, "cannot store avatar %s: %s", path, strerror(errno));
         return error(c, 500, "storage", "cannot store the avatar");
     }

@@ -514,6 +514,20 @@ static AVBufferRef *landmarks_of(tc_face_remote *r, const char *path, const char
     return lm;
 }
 
+int tc_face_remote_avatar_id(const uint8_t *data, size_t n, char hex[65])
+{
+    struct AVSHA *sha = av_sha_alloc();
+    if (!sha) return TC_ERR_NOMEM;
+    uint8_t dig[32];
+    av_sha_init(sha, 256);
+    av_sha_update(sha, n ? data : (const uint8_t *)"", n);
+    av_sha_final(sha, dig);
+    av_free(sha);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+    return TC_OK;
+}
+
 int tc_face_remote_set_avatar(tc_face_remote *r, const char *path, const char *landmarks, tc_face *face)
 {
     AVBufferRef *b = NULL;
@@ -526,16 +540,11 @@ int tc_face_remote_set_avatar(tc_face_remote *r, const char *path, const char *l
     const uint8_t *d = b->data;
     int png = b->size >= 8 && !memcmp(d, "\x89PNG", 4),
         jpeg = b->size >= 3 && d[0] == 0xff && d[1] == 0xd8;
-    struct AVSHA *sha = av_sha_alloc();
-    if (!sha) {
+    char id[65];
+    if (tc_face_remote_avatar_id(b->data, b->size, id) < 0) {
         av_buffer_unref(&b);
         return TC_ERR_NOMEM;
     }
-    uint8_t dig[32];
-    av_sha_init(sha, 256);
-    av_sha_update(sha, b->data, b->size);
-    av_sha_final(sha, dig);
-    av_free(sha);
     AVBufferRef *lm = landmarks_of(r, path, landmarks);
     pthread_mutex_lock(&r->lock);
     av_buffer_unref(&r->avatar);
@@ -543,8 +552,7 @@ int tc_face_remote_set_avatar(tc_face_remote *r, const char *path, const char *l
     r->avatar = b;
     r->landmarks = lm;
     r->uploaded_lm[0] = '\0'; /* new landmarks (or none) are sent again */
-    for (int i = 0; i < 32; i++)
-        snprintf(r->avatar_id + 2 * i, 3, "%02x", dig[i]);
+    memcpy(r->avatar_id, id, sizeof r->avatar_id);
     snprintf(r->avatar_type, sizeof r->avatar_type, "%s",
              png    ? "image/png"
              : jpeg ? "image/jpeg"

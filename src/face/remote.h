@@ -124,6 +124,10 @@ int tc_face_remote_create(tc_face_remote **out, const tc_face_remote_config *cfg
  * take them (docs/face-provider.md). `face` is only read during the call. */
 int tc_face_remote_set_avatar(tc_face_remote *r, const char *path, const char *landmarks, tc_face *face);
 
+/* An avatar's id in the contract: the SHA-256 of its bytes as 64 lower-case
+ * hex digits (hex gets the NUL too). TC_ERR_NOMEM or TC_OK. */
+int tc_face_remote_avatar_id(const uint8_t *data, size_t n, char hex[65]);
+
 /* Hang a frame source on `seg` (pcm and n_samples set, whole frames) and
  * start its request; start_frame is the avatar frame (of a video loop) the
  * segment is expected to start at. When the provider is down the segment

@@ -7,13 +7,13 @@
  * freed while something still points at it. All of this is under p->lock;
  * the engine's callbacks take it too (they never call back into the
  * engine, which keeps the lock order engine → pipeline). */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "pipeline/pipe_int.h"
 
@@ -238,21 +238,6 @@ static void save_cues(tc_pipe *p)
     pthread_cond_signal(&p->cues_cond);
 }
 
-/* Write `data` aside and rename it over the captions file: a reader sees
- * the old file or the new one, never half of one. */
-static int write_cues(const char *path, const char *data, size_t n)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp) return TC_ERR_INVAL;
-    FILE *f = fopen(tmp, "w");
-    if (!f) return TC_ERR_IO;
-    int r = fwrite(data, 1, n, f) == n ? TC_OK : TC_ERR_IO;
-    if (fclose(f) != 0) r = TC_ERR_IO;
-    if (r == TC_OK && rename(tmp, path) != 0) r = TC_ERR_IO;
-    if (r != TC_OK) unlink(tmp);
-    return r;
-}
-
 /* The captions file's writer: the cues are rendered to memory under the
  * lock, the file written outside it. Flushes a last time when told to quit. */
 static void *cues_thread(void *arg)
@@ -263,13 +248,11 @@ static void *cues_thread(void *arg)
         while (!p->cues_dirty && !p->cues_quit) pthread_cond_wait(&p->cues_cond, &p->lock);
         if (!p->cues_dirty) break;
         p->cues_dirty = 0;
-        char *data = NULL;
-        size_t n = 0;
-        FILE *m = open_memstream(&data, &n);
-        int r = m ? tc_cap_cues_write(p->cues, m, p->cues_fmt) : TC_ERR_NOMEM;
-        if (m && fclose(m) != 0 && r == TC_OK) r = TC_ERR_NOMEM;
+        char *data;
+        size_t n;
+        int r = tc_cap_cues_render(p->cues, p->cues_fmt, &data, &n);
         pthread_mutex_unlock(&p->lock);
-        if (r == TC_OK) r = write_cues(p->cfg.captions_file, data, n);
+        if (r == TC_OK) r = tc_file_replace(p->cfg.captions_file, data, n);
         free(data);
         if (r < 0 && !p->cues_failed)
             tc_log(&log_ctx, TC_LOG_WARN, "cannot write the captions file %s: %s", p->cfg.captions_file, tc_strerror(r));
