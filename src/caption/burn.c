@@ -82,14 +82,6 @@ void tc_cap_burn_destroy(tc_cap_burn *b)
     free(b);
 }
 
-static int utf8_chars(const char *s, int len)
-{
-    int n = 0;
-    for (int i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
-}
-
 void tc_cap_burn_word(tc_cap_burn *b, const char *utf8, int len)
 {
     if (len <= 0) return;
@@ -98,7 +90,7 @@ void tc_cap_burn_word(tc_cap_burn *b, const char *utf8, int len)
         while (len > 0 && ((unsigned char)utf8[len] & 0xC0) == 0x80)
             len--;
     }
-    int last = b->rows - 1, wc = utf8_chars(utf8, len);
+    int last = b->rows - 1, wc = tc_cap_utf8_chars(utf8, len);
     int used = (int)strlen(b->text[last]);
     if (!b->shown) {
         memset(b->text, 0, sizeof b->text);

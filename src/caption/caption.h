@@ -147,4 +147,7 @@ int tc_cap_cues_save(const tc_cap_cues *c, const char *path, tc_cap_format fmt);
 /* .vtt → VTT, .srt → SRT; TC_ERR_INVAL otherwise. */
 int tc_cap_format_from_path(const char *path, tc_cap_format *fmt);
 
+/* Characters (code points) in len bytes of UTF-8. */
+int tc_cap_utf8_chars(const char *s, int len);
+
 #endif

@@ -64,18 +64,10 @@ static int cue_append(cue *q, const char *s, int len)
     return TC_OK;
 }
 
-static int chars(const char *s, int len)
-{
-    int n = 0;
-    for (int i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
-}
-
 int tc_cap_cues_add(tc_cap_cues *c, double start, double end, const char *word, int len, int brk)
 {
     if (len <= 0) return TC_OK;
-    int wc = chars(word, len);
+    int wc = tc_cap_utf8_chars(word, len);
     cue *q = c->n ? &c->cues[c->n - 1] : NULL;
     int fits_line = q && q->line_chars + 1 + wc <= c->line_chars;
     int new_line = q && !fits_line && q->lines < c->max_lines;

@@ -40,13 +40,15 @@ static int is_space(char ch)
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
 }
 
-static int weight(const char *s, int len)
+int tc_cap_utf8_chars(const char *s, int len)
 {
-    int n = 1;
+    int n = 0;
     for (int i = 0; i < len; i++)
         n += ((unsigned char)s[i] & 0xC0) != 0x80;
     return n;
 }
+
+static int weight(const char *s, int len) { return 1 + tc_cap_utf8_chars(s, len); }
 
 /* The next space-separated token of t[*at..tlen): its start (and *len),
  * or -1 when none is left; *at moves past it. */
